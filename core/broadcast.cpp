@@ -1,0 +1,74 @@
+#include "core/broadcast.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+namespace tapegrad {
+
+Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
+  const std::size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (std::size_t k = 0; k < rank; ++k) {
+    // align from the trailing axis; missing leading axes count as 1
+    const std::size_t da = k < rank - a.size() ? 1 : a[k - (rank - a.size())];
+    const std::size_t db = k < rank - b.size() ? 1 : b[k - (rank - b.size())];
+    if (da != db && da != 1 && db != 1)
+      fail(op, ": shapes ", shape_str(a), " and ", shape_str(b), " cannot be broadcast together");
+    out[k] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+template <class T>
+void unbroadcast_into(Tensor<T>& dst, const Tensor<T>& g, bool fresh) {
+  const auto& gs = g.shape();
+  const auto& ds = dst.shape();
+  if (std::equal(gs.begin(), gs.end(), ds.begin(), ds.end())) {
+    if (fresh)
+      std::copy(g.cbegin(), g.cend(), dst.begin());
+    else
+      std::transform(g.cbegin(), g.cend(), dst.cbegin(), dst.begin(), std::plus<T>());
+    return;
+  }
+  if (fresh) dst.fill(T(0));
+  if (g.size() == 0) return;
+  // Walk g in row-major order with an odometer; dst's stride is 0 along every
+  // axis where dst has extent 1 (or does not exist), so those axes are summed.
+  const std::size_t rank = gs.size();
+  const std::size_t lead = rank - ds.size();
+  Shape dstride(rank, 0);
+  std::size_t s = 1;
+  for (std::size_t k = rank; k-- > lead;) {
+    const std::size_t d = ds[k - lead];
+    dstride[k] = d == 1 ? 0 : s;
+    s *= d;
+  }
+  Shape idx(rank, 0);
+  std::size_t off = 0;
+  T* out = dst.data();
+  const T* in = g.data();
+  const std::size_t inner = gs[rank - 1];
+  const std::size_t inner_stride = dstride[rank - 1];
+  for (std::size_t flat = 0; flat < g.size(); flat += inner) {
+    T* o = out + off;
+    if (inner_stride)
+      for (std::size_t j = 0; j < inner; ++j) o[j] += in[flat + j];
+    else {
+      T acc = 0;
+      for (std::size_t j = 0; j < inner; ++j) acc += in[flat + j];
+      *o += acc;
+    }
+    for (std::size_t k = rank - 1; k-- > 0;) {  // advance the odometer over outer axes
+      off += dstride[k];
+      if (++idx[k] < gs[k]) break;
+      off -= dstride[k] * gs[k];
+      idx[k] = 0;
+    }
+  }
+}
+
+template void unbroadcast_into<float>(Tensor<float>&, const Tensor<float>&, bool);
+template void unbroadcast_into<double>(Tensor<double>&, const Tensor<double>&, bool);
+
+}  // namespace tapegrad

@@ -1,0 +1,20 @@
+#pragma once
+// NumPy broadcasting for the binary ops, and its adjoint: the gradient of a
+// broadcast input is the output gradient summed over the axes it was stretched
+// along (tinygrad's unbroadcast). One helper serves every binary op.
+#include "core/tensor.hpp"
+
+namespace tapegrad {
+
+// The broadcast shape of a and b under NumPy's rules, or an Error naming `op`.
+Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
+
+// dst (+)= g summed down to dst's shape. dst's shape must broadcast to g's.
+// fresh: dst holds nothing yet, so assign rather than add.
+template <class T>
+void unbroadcast_into(Tensor<T>& dst, const Tensor<T>& g, bool fresh);
+
+extern template void unbroadcast_into<float>(Tensor<float>&, const Tensor<float>&, bool);
+extern template void unbroadcast_into<double>(Tensor<double>&, const Tensor<double>&, bool);
+
+}  // namespace tapegrad

@@ -1,0 +1,40 @@
+#pragma once
+// Numeric gradient checking by central differences in double precision, as
+// cs231n's notes recommend: relative error |a − n| / max(|a|, |n|), and
+// elements whose ±h step crosses a kink of relu/max/hinge are skipped (the ops
+// report which branch each element takes; a step that changes any branch is a
+// kink crossing), with the number skipped reported.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/tape.hpp"
+
+namespace tapegrad {
+
+struct GradcheckOptions {
+  double step = 1e-6;  // h
+  double atol = 1e-6;  // an element passes when |a − n| <= atol + rtol·|n|
+  double rtol = 1e-5;
+};
+
+struct GradcheckReport {
+  double max_abs_error = 0;
+  double max_rel_error = 0;
+  std::size_t worst_input = 0;  // which input, and the flat index of its element
+  std::size_t worst_index = 0;
+  double worst_analytic = 0;
+  double worst_numeric = 0;
+  std::size_t checked = 0;
+  std::size_t skipped_kinks = 0;
+  bool passed = true;
+  std::string summary() const;
+};
+
+// f records a scalar function of the inputs on the given tape.
+using TapeFunction = std::function<Var<double>(Tape<double>&, const std::vector<Var<double>>&)>;
+
+GradcheckReport gradcheck(const TapeFunction& f, const std::vector<Tensor<double>>& inputs,
+                          const GradcheckOptions& options = {});
+
+}  // namespace tapegrad

@@ -1,0 +1,237 @@
+#include "core/tape.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xnoalias.hpp>
+
+#include "core/broadcast.hpp"
+
+namespace tapegrad {
+
+namespace {
+template <class T>
+bool all_finite(const Tensor<T>& t) {
+  for (T v : t)
+    if (!std::isfinite(v)) return false;
+  return true;
+}
+}  // namespace
+
+template <class T>
+void Parameter<T>::zero_grad() {
+  if (grad.shape() != value.shape()) grad.resize(value.shape());
+  grad.fill(T(0));
+}
+
+template <class T>
+Tape<T>& Var<T>::tape() const {
+  if (!tape_) throw Error("Var: used before being recorded on a tape (default-constructed)");
+  return *tape_;
+}
+
+template <class T>
+const Tensor<T>& Var<T>::value() const {
+  return tape().value(*this);
+}
+
+template <class T>
+void Tape<T>::check(const Var<T>& v, const char* op) const {
+  if (v.tape_ == nullptr) fail(op, ": Var is empty (default-constructed, never recorded)");
+  if (v.tape_ != this) fail(op, ": Var #", v.id_, " belongs to another tape");
+  if (v.generation_ != generation_ || v.id_ >= size_)
+    fail(op, ": stale Var #", v.id_, " (recorded before tape.clear())");
+}
+
+template <class T>
+Record<T>& Tape<T>::new_record(const char* op) {
+  if (size_ == records_.size()) records_.emplace_back();
+  Record<T>& r = records_[size_];
+  r.op = op;
+  r.id = static_cast<std::uint32_t>(size_);
+  r.n_inputs = 0;
+  r.backward = nullptr;
+  r.param = nullptr;
+  r.requires_grad = false;
+  r.grad_live = false;
+  ++size_;
+  return r;
+}
+
+template <class T>
+Var<T> Tape<T>::watch(Parameter<T>& p) {
+  Record<T>& r = new_record("watch");
+  r.param = &p;
+  r.requires_grad = grad_enabled_;
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), generation_);
+}
+
+template <class T>
+Var<T> Tape<T>::constant(const Tensor<T>& t) {
+  Record<T>& r = new_record("constant");
+  if (r.value.shape() != t.shape()) r.value.resize(t.shape());
+  std::copy(t.cbegin(), t.cend(), r.value.begin());
+  return commit(r);
+}
+
+template <class T>
+Record<T>& Tape<T>::push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward) {
+  if (inputs.size() > 3) fail(op, ": at most 3 inputs per record, got ", inputs.size());
+  bool any = false;
+  for (const Var<T>& v : inputs) {
+    check(v, op);
+    any = any || records_[v.id_].requires_grad;
+  }
+  Record<T>& r = new_record(op);
+  for (const Var<T>& v : inputs) r.inputs[r.n_inputs++] = v.id_;
+  r.requires_grad = grad_enabled_ && any;
+  r.backward = r.requires_grad ? backward : nullptr;
+  return r;
+}
+
+template <class T>
+Var<T> Tape<T>::commit(Record<T>& r) {
+  if (anomaly_) check_anomaly_forward(r);
+  return Var<T>(this, r.id, generation_);
+}
+
+template <class T>
+const Tensor<T>& Tape<T>::value_of(std::uint32_t id) const {
+  const Record<T>& r = records_[id];
+  return r.param ? r.param->value : r.value;
+}
+
+template <class T>
+const Tensor<T>& Tape<T>::value(const Var<T>& v) const {
+  check(v, "tape.value");
+  return value_of(v.id_);
+}
+
+template <class T>
+const Tensor<T>& Tape<T>::grad(const Var<T>& v) const {
+  check(v, "tape.grad");
+  const Record<T>& r = records_[v.id_];
+  if (r.param) return r.param->grad;
+  if (!r.grad_live)
+    fail("tape.grad: no gradient reached Var #", v.id_, " (", r.op, ") in the last backward()");
+  return r.grad;
+}
+
+template <class T>
+Tensor<T>* Tape<T>::grad_buffer(std::uint32_t id, bool& fresh) {
+  Record<T>& r = records_[id];
+  if (!r.requires_grad) return nullptr;
+  if (r.param) {  // a leaf's gradient buffer is its parameter's grad: no copy
+    Parameter<T>& p = *r.param;
+    if (p.grad.shape() != p.value.shape()) p.zero_grad();
+    r.grad_live = true;
+    fresh = false;
+    return &p.grad;
+  }
+  fresh = !r.grad_live;
+  if (fresh) {
+    const Tensor<T>& v = r.value;
+    if (r.grad.shape() != v.shape()) r.grad.resize(v.shape());
+    r.grad_live = true;
+  }
+  return &r.grad;
+}
+
+template <class T>
+void Tape<T>::accumulate_unbroadcast(std::uint32_t id, const Tensor<T>& g) {
+  bool fresh = false;
+  Tensor<T>* buf = grad_buffer(id, fresh);
+  if (!buf) return;
+  unbroadcast_into(*buf, g, fresh);
+}
+
+template <class T>
+void Tape<T>::start_sweep(const Var<T>& loss) {
+  for (std::size_t i = 0; i <= loss.id_; ++i) records_[i].grad_live = false;
+}
+
+template <class T>
+void Tape<T>::backward(const Var<T>& loss) {
+  check(loss, "backward");
+  const Tensor<T>& v = value_of(loss.id_);
+  if (v.size() != 1)
+    fail("backward: loss must be a scalar (one element), got shape ", shape_str(v.shape()),
+         "; pass a seed of that shape for a non-scalar output");
+  start_sweep(loss);
+  bool fresh = false;
+  Tensor<T>* g = grad_buffer(loss.id_, fresh);
+  if (!g) return;  // nothing watched reaches the loss
+  if (fresh)
+    g->fill(T(1));
+  else
+    *g += T(1);
+  sweep(loss.id_);
+}
+
+template <class T>
+void Tape<T>::backward(const Var<T>& loss, const Tensor<T>& seed) {
+  check(loss, "backward");
+  const Tensor<T>& v = value_of(loss.id_);
+  if (seed.shape() != v.shape())
+    fail("backward: seed shape ", shape_str(seed.shape()), " differs from output shape ",
+         shape_str(v.shape()));
+  start_sweep(loss);
+  if (!records_[loss.id_].requires_grad) return;
+  accumulate(loss.id_, seed);
+  sweep(loss.id_);
+}
+
+template <class T>
+void Tape<T>::sweep(std::uint32_t from) {
+  for (std::int64_t i = from; i >= 0; --i) {
+    Record<T>& r = records_[static_cast<std::size_t>(i)];
+    if (!r.grad_live || !r.backward) continue;  // no parameter depends on it
+    r.backward(*this, r);
+    if (anomaly_) check_anomaly_backward(r);
+  }
+}
+
+template <class T>
+void Tape<T>::clear() {
+  size_ = 0;
+  ++generation_;
+}
+
+template <class T>
+std::string Tape<T>::input_shapes(const Record<T>& r) const {
+  std::string s;
+  for (std::size_t k = 0; k < r.n_inputs; ++k) {
+    if (k) s += ", ";
+    s += shape_str(value_of(r.inputs[k]).shape());
+  }
+  return "[" + s + "]";
+}
+
+template <class T>
+void Tape<T>::check_anomaly_forward(const Record<T>& r) const {
+  if (!all_finite(r.value))
+    fail("anomaly: op '", r.op, "' (record #", r.id, ", inputs ", input_shapes(r),
+         ") produced a NaN or Inf value");
+}
+
+template <class T>
+void Tape<T>::check_anomaly_backward(const Record<T>& r) const {
+  for (std::size_t k = 0; k < r.n_inputs; ++k) {
+    const Record<T>& in = records_[r.inputs[k]];
+    if (!in.grad_live) continue;
+    const Tensor<T>& g = in.param ? in.param->grad : in.grad;
+    if (!all_finite(g))
+      fail("anomaly: backward of op '", r.op, "' (record #", r.id, ", inputs ",
+           input_shapes(r), ") produced a NaN or Inf gradient");
+  }
+}
+
+template struct Parameter<float>;
+template struct Parameter<double>;
+template class Var<float>;
+template class Var<double>;
+template class Tape<float>;
+template class Tape<double>;
+
+}  // namespace tapegrad

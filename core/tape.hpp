@@ -1,0 +1,206 @@
+#pragma once
+// The tape (a Wengert list): an append-only list of records in creation order,
+// which is a topological order, so the reverse sweep is one backwards loop.
+// Var is a small handle {tape, id, generation}; Parameter lives outside tapes.
+#include <array>
+#include <cstdint>
+#include <deque>
+#include <initializer_list>
+#include <string>
+
+#include <xtensor/xnoalias.hpp>
+
+#include "core/error.hpp"
+#include "core/tensor.hpp"
+
+namespace tapegrad {
+
+template <class T>
+class Tape;
+
+// A trainable tensor that outlives tapes: `tape.watch(p)` puts it on a tape as a
+// leaf and `tape.backward(loss)` adds dloss/dvalue into `grad`.
+template <class T>
+struct Parameter {
+  Tensor<T> value;
+  Tensor<T> grad;
+  std::string name;
+
+  Parameter() = default;
+  explicit Parameter(Tensor<T> v, std::string n = "")
+      : value(std::move(v)), grad(xt::zeros<T>(value.shape())), name(std::move(n)) {}
+  void zero_grad();
+};
+
+// A handle to one record of one tape. Cheap to copy; checked on every use, so a
+// Var from another tape or from before tape.clear() is an Error, never UB.
+template <class T>
+class Var {
+ public:
+  using value_type = T;
+  Var() = default;
+
+  Tape<T>& tape() const;
+  const Tensor<T>& value() const;
+  std::uint32_t id() const { return id_; }
+
+ private:
+  friend class Tape<T>;
+  Var(Tape<T>* tape, std::uint32_t id, std::uint32_t generation)
+      : tape_(tape), id_(id), generation_(generation) {}
+  Tape<T>* tape_ = nullptr;
+  std::uint32_t id_ = 0;
+  std::uint32_t generation_ = 0;
+};
+
+// One op application. Records are reused across tape.clear(), so their tensors
+// keep their buffers and a training loop stops allocating after its first step.
+template <class T>
+struct Record {
+  // A plain function pointer (a captureless lambda at the op's definition): no
+  // std::function, no allocation per record. Everything backward needs is in the
+  // record or in its inputs' values on the tape.
+  using BackwardFn = void (*)(Tape<T>&, Record&);
+
+  const char* op = "";
+  std::uint32_t id = 0;  // position on the tape
+  Tensor<T> value;
+  Tensor<T> grad;  // dloss/dvalue, valid during a sweep when grad_live
+  std::array<std::uint32_t, 3> inputs{};
+  std::uint8_t n_inputs = 0;
+  BackwardFn backward = nullptr;
+  Parameter<T>* param = nullptr;  // set for watched leaves
+  bool requires_grad = false;
+  bool grad_live = false;
+
+  // What backward needs beyond the inputs' values.
+  Tensor<T> aux;
+  IndexTensor index;
+  std::array<double, 4> scalars{};
+  std::array<std::int64_t, 4> ints{};
+};
+
+template <class T>
+class Tape {
+ public:
+  using BackwardFn = typename Record<T>::BackwardFn;
+
+  Tape() = default;
+  Tape(const Tape&) = delete;  // Vars point at their tape: it must not move
+  Tape& operator=(const Tape&) = delete;
+
+  // Leaves.
+  Var<T> watch(Parameter<T>& p);
+  Var<T> constant(const Tensor<T>& t);
+
+  const Tensor<T>& value(const Var<T>& v) const;
+  // dloss/dv from the last backward(); an Error if no gradient reached v.
+  const Tensor<T>& grad(const Var<T>& v) const;
+
+  // Reverse sweep from a scalar loss (or any loss with an explicit seed of its
+  // shape). Supported any number of times: each sweep starts from fresh record
+  // gradients and adds into the parameters' grads again, as PyTorch does with
+  // retain_graph=True.
+  void backward(const Var<T>& loss);
+  void backward(const Var<T>& loss, const Tensor<T>& seed);
+
+  // Drops all records (their buffers are kept for reuse). Vars recorded before
+  // become stale: using them is an Error.
+  void clear();
+  std::size_t size() const { return size_; }
+  bool grad_enabled() const { return grad_enabled_; }
+
+  // Anomaly mode: the first op whose output, or whose backward's gradient,
+  // holds NaN or Inf raises an Error naming the op, its record and input shapes.
+  void set_anomaly_mode(bool on) { anomaly_ = on; }
+  bool anomaly_mode() const { return anomaly_; }
+
+  // Branch tracking for gradcheck: ops with kinks (relu, max, hinge) note which
+  // side of each kink every element takes; two evaluations whose signatures
+  // differ sit on different branches.
+  void set_branch_tracking(bool on) {
+    tracking_ = on;
+    branch_hash_ = kHashSeed;
+  }
+  bool tracking_branches() const { return tracking_; }
+  void note_branch(std::uint64_t choice) { branch_hash_ = (branch_hash_ ^ (choice + 1)) * kHashPrime; }
+  std::uint64_t branch_signature() const { return branch_hash_; }
+
+  // ---- for op authors -------------------------------------------------------
+  // Appends a record for `op` with these inputs (all checked to belong to this
+  // tape and generation); the caller fills record.value, then calls commit().
+  Record<T>& push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward);
+  Var<T> commit(Record<T>& r);
+  // Throws unless v is a live Var of this tape; `op` names the caller.
+  void check(const Var<T>& v, const char* op) const;
+
+  const Tensor<T>& value_of(std::uint32_t id) const;
+  const Record<T>& record(std::uint32_t id) const { return records_[id]; }
+  bool needs_grad(std::uint32_t id) const { return records_[id].requires_grad; }
+
+  // The gradient buffer of record `id`, shaped like its value, or nullptr when
+  // nothing needs it. `fresh` is true when it holds no contribution yet: the
+  // caller then assigns instead of adding (or uses gemm's beta = 0).
+  Tensor<T>* grad_buffer(std::uint32_t id, bool& fresh);
+
+  // Adds g (an expression of the input's shape) into the gradient of record id.
+  template <class E>
+  void accumulate(std::uint32_t id, const E& g) {
+    bool fresh = false;
+    Tensor<T>* buf = grad_buffer(id, fresh);
+    if (!buf) return;
+    if (fresh)
+      xt::noalias(*buf) = g;
+    else
+      xt::noalias(*buf) += g;
+  }
+  // Adds g into the gradient of record id after summing it over the axes along
+  // which id's value was broadcast (the one unbroadcast of every binary op).
+  void accumulate_unbroadcast(std::uint32_t id, const Tensor<T>& g);
+
+ private:
+  static constexpr std::uint64_t kHashSeed = 1469598103934665603ull;
+  static constexpr std::uint64_t kHashPrime = 1099511628211ull;
+
+  Record<T>& new_record(const char* op);
+  void check_anomaly_forward(const Record<T>& r) const;
+  void check_anomaly_backward(const Record<T>& r) const;
+  std::string input_shapes(const Record<T>& r) const;
+  void start_sweep(const Var<T>& loss);
+  void sweep(std::uint32_t from);
+
+  std::deque<Record<T>> records_;  // a deque: pushing never moves a record
+  std::size_t size_ = 0;
+  std::uint32_t generation_ = 1;
+  bool grad_enabled_ = true;
+  bool anomaly_ = false;
+  bool tracking_ = false;
+  std::uint64_t branch_hash_ = kHashSeed;
+
+  template <class U>
+  friend class NoGrad;
+};
+
+// Within a NoGrad scope the tape records values only: no record requires a
+// gradient and ops save nothing for backward (evaluation, inference).
+template <class T>
+class NoGrad {
+ public:
+  explicit NoGrad(Tape<T>& t) : tape_(t), previous_(t.grad_enabled_) { t.grad_enabled_ = false; }
+  ~NoGrad() { tape_.grad_enabled_ = previous_; }
+  NoGrad(const NoGrad&) = delete;
+  NoGrad& operator=(const NoGrad&) = delete;
+
+ private:
+  Tape<T>& tape_;
+  bool previous_;
+};
+
+extern template struct Parameter<float>;
+extern template struct Parameter<double>;
+extern template class Var<float>;
+extern template class Var<double>;
+extern template class Tape<float>;
+extern template class Tape<double>;
+
+}  // namespace tapegrad

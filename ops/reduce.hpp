@@ -1,0 +1,17 @@
+#pragma once
+// Reductions over all elements (a scalar of shape ()) or over one axis, with or
+// without keepdims. A negative axis counts from the end.
+#include "core/tape.hpp"
+
+namespace tapegrad {
+
+template <class T> Var<T> sum(const Var<T>& x);
+template <class T> Var<T> sum(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
+template <class T> Var<T> mean(const Var<T>& x);
+template <class T> Var<T> mean(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
+// Ties split the gradient evenly among the tied maxima (as tf.reduce_max and
+// torch.amax). The max of zero elements is an Error.
+template <class T> Var<T> max(const Var<T>& x);
+template <class T> Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
+
+}  // namespace tapegrad
