@@ -1,0 +1,78 @@
+#include "ops/linalg.hpp"
+
+#include <algorithm>
+
+#include <cblas.h>
+
+namespace tapegrad {
+
+namespace {
+
+// Row-major gemm C = alpha·op(A)·op(B) + beta·C on raw buffers. op(A) is m×k,
+// op(B) is k×n; lda/ldb are the row lengths of A and B as stored (not as used).
+inline void gemm(bool trans_a, bool trans_b, int m, int n, int k, const float* a, int lda,
+                 const float* b, int ldb, float beta, float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
+inline void gemm(bool trans_a, bool trans_b, int m, int n, int k, const double* a, int lda,
+                 const double* b, int ldb, double beta, double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+              m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+
+// dst (m×n) (+)= op(A)·op(B) with inner extent k. An empty product (k = 0) is a
+// zero matrix, so it only matters when dst holds nothing yet; BLAS is called
+// only with every extent positive, which keeps each leading dimension >= 1.
+template <class T>
+void gemm_into(Tensor<T>& dst, bool fresh, bool trans_a, bool trans_b, std::size_t m, std::size_t n,
+               std::size_t k, const T* a, std::size_t lda, const T* b, std::size_t ldb) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (fresh) std::fill(dst.begin(), dst.end(), T(0));
+    return;
+  }
+  gemm(trans_a, trans_b, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a,
+       static_cast<int>(lda), b, static_cast<int>(ldb), fresh ? T(0) : T(1), dst.data(),
+       static_cast<int>(n));
+}
+
+}  // namespace
+
+template <class T>
+Var<T> matmul(const Var<T>& a, const Var<T>& b) {
+  Tape<T>& t = a.tape();
+  const Tensor<T>& A = t.value(a);
+  const Tensor<T>& B = t.value(b);
+  if (A.dimension() != 2 || B.dimension() != 2)
+    fail("matmul: expected 2-D operands, got ", shape_str(A.shape()), " x ", shape_str(B.shape()));
+  if (A.shape()[1] != B.shape()[0])
+    fail("matmul: inner dimensions differ: ", shape_str(A.shape()), " x ", shape_str(B.shape()));
+  const std::size_t m = A.shape()[0], k = A.shape()[1], n = B.shape()[1];
+  // BLAS takes int extents; a 2^31 extent would overflow them silently.
+  constexpr std::size_t kMaxExtent = 0x7fffffff;
+  if (m > kMaxExtent || k > kMaxExtent || n > kMaxExtent)
+    fail("matmul: extents of ", shape_str(A.shape()), " x ", shape_str(B.shape()), " exceed BLAS's int range");
+
+  // C = A·B: dA = dC·Bᵀ (m×n · n×k), dB = Aᵀ·dC (k×m · m×n), both as gemm transpose flags
+  Record<T>& r = t.push("matmul", {a, b}, [](Tape<T>& t, Record<T>& r) {
+    const Tensor<T>& A = t.value_of(r.inputs[0]);
+    const Tensor<T>& B = t.value_of(r.inputs[1]);
+    const std::size_t m = A.shape()[0], k = A.shape()[1], n = B.shape()[1];
+    bool fresh = false;
+    // one grad_buffer call per operand: for x·x the second call sees the first's
+    // contribution (fresh = false) and gemm accumulates with beta = 1
+    if (Tensor<T>* dA = t.grad_buffer(r.inputs[0], fresh))
+      gemm_into(*dA, fresh, false, true, m, k, n, r.grad.data(), n, B.data(), n);
+    if (Tensor<T>* dB = t.grad_buffer(r.inputs[1], fresh))
+      gemm_into(*dB, fresh, true, false, k, n, m, A.data(), k, r.grad.data(), n);
+  });
+  r.value.resize({m, n});  // a no-op when a reused record already has this shape
+  gemm_into(r.value, true, false, false, m, n, k, A.data(), k, B.data(), n);
+  return t.commit(r);
+}
+
+template Var<float> matmul(const Var<float>&, const Var<float>&);
+template Var<double> matmul(const Var<double>&, const Var<double>&);
+
+}  // namespace tapegrad
