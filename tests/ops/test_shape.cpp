@@ -1,0 +1,183 @@
+#include <gmock/gmock.h>
+
+#include <string>
+
+#include <xtensor/xbuilder.hpp>
+#include <xtensor/xmanipulation.hpp>
+
+#include "support/support.hpp"
+
+namespace tapegrad {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::all_close;
+using testing::gradcheck_passes;
+using testing::random_tensor;
+
+// Σ w·y for a fixed random w, so every element of y is checked with its own weight.
+Var<double> weighted_sum(const Var<double>& y, std::uint64_t seed) {
+  const Tensor<double> w = random_tensor({y.value().size(), 1}, seed);
+  return matmul(reshape(y, {1, -1}), y.tape().constant(w));
+}
+
+// The Error message of f(), or "" when it does not throw.
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+Tensor<double> iota(const Shape& shape) {
+  Tensor<double> x(shape);
+  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = double(i);
+  return x;
+}
+
+TEST(Reshape, KeepsRowMajorOrder) {
+  Tape<double> t;
+  Var<double> x = t.constant(iota({2, 3}));
+  Var<double> y = reshape(x, {3, 2});
+  const Tensor<double> expected = {{0, 1}, {2, 3}, {4, 5}};
+  EXPECT_TRUE(all_close(y.value(), expected, 0, 0));
+}
+
+TEST(Reshape, InfersOneMinusOne) {
+  Tape<double> t;
+  Var<double> x = t.constant(iota({2, 3, 4}));
+  EXPECT_EQ(to_shape(reshape(x, {-1}).value().shape()), (Shape{24}));
+  EXPECT_EQ(to_shape(reshape(x, {4, -1}).value().shape()), (Shape{4, 6}));
+  EXPECT_EQ(to_shape(reshape(x, {2, -1, 3}).value().shape()), (Shape{2, 4, 3}));
+  EXPECT_EQ(to_shape(reshape(x, {1, 1, -1, 1}).value().shape()), (Shape{1, 1, 24, 1}));
+  // zero elements: the known extents decide, -1 takes 0
+  Var<double> e = t.constant(Tensor<double>(xt::zeros<double>({0, 3})));
+  EXPECT_EQ(to_shape(reshape(e, {3, -1}).value().shape()), (Shape{3, 0}));
+  EXPECT_EQ(to_shape(reshape(e, {5, 0}).value().shape()), (Shape{5, 0}));
+  // a single element to rank 0 and back
+  Tensor<double> one = xt::zeros<double>({1, 1});
+  one(0, 0) = 7.0;
+  Var<double> s = reshape(t.constant(one), {});
+  EXPECT_EQ(s.value().dimension(), 0u);
+  EXPECT_EQ(s.value()(), 7.0);
+}
+
+TEST(Reshape, BackwardReshapesGradientBack) {
+  Parameter<double> x(iota({2, 3}));
+  Tape<double> t;
+  Var<double> y = reshape(t.watch(x), {3, 2});
+  t.backward(y, Tensor<double>{{10, 11}, {12, 13}, {14, 15}});
+  EXPECT_TRUE(all_close(x.grad, Tensor<double>{{10, 11, 12}, {13, 14, 15}}, 0, 0));
+}
+
+TEST(Reshape, GradcheckThreeD) {
+  const std::vector<std::vector<std::ptrdiff_t>> targets = {{4, -1}, {24}, {3, 2, 4}, {-1, 1, 2}};
+  std::uint64_t seed = 30;
+  for (const auto& target : targets) {
+    // through `· 1.5` so the reshape's input gradient is an intermediate buffer
+    auto f = [&target, s = seed](Tape<double>&, const std::vector<Var<double>>& v) {
+      return weighted_sum(reshape(v[0] * 1.5, target) * 2.0, s);
+    };
+    EXPECT_TRUE(gradcheck_passes(f, {random_tensor({2, 3, 4}, seed + 1)}));
+    seed += 2;
+  }
+}
+
+TEST(Reshape, GradientAccumulatesAcrossUses) {
+  // h reaches the loss twice through reshape: the second contribution adds
+  auto f = [](Tape<double>&, const std::vector<Var<double>>& v) {
+    Var<double> h = v[0] * 0.5;
+    return weighted_sum(reshape(h, {6, 2}), 1) + weighted_sum(reshape(h, {-1}), 2);
+  };
+  EXPECT_TRUE(gradcheck_passes(f, {random_tensor({3, 4}, 5)}));
+}
+
+TEST(Reshape, ErrorsNameOpAndShapes) {
+  Tape<double> t;
+  Var<double> x = t.constant(iota({2, 3}));
+  EXPECT_EQ(error_of([&] { reshape(x, {4, 2}); }),
+            "reshape: cannot reshape (2, 3) (6 elements) into (4, 2) (8 elements)");
+  EXPECT_EQ(error_of([&] { reshape(x, {-1, -1}); }), "reshape: more than one -1 in (-1, -1) (reshaping (2, 3))");
+  EXPECT_EQ(error_of([&] { reshape(x, {-2, -3}); }), "reshape: negative extent -2 in (-2, -3) (reshaping (2, 3))");
+  EXPECT_EQ(error_of([&] { reshape(x, {4, -1}); }), "reshape: cannot infer -1 in (4, -1) for (2, 3) (6 elements)");
+  Var<double> e = t.constant(Tensor<double>(xt::zeros<double>({0, 3})));
+  EXPECT_THAT(error_of([&] { reshape(e, {0, -1}); }), HasSubstr("reshape: cannot infer -1 in (0, -1)"));
+  EXPECT_EQ(t.size(), 2u);  // failed calls record nothing
+}
+
+TEST(Transpose, ReversesAxesOfAMatrix) {
+  Tape<double> t;
+  Var<double> y = transpose(t.constant(Tensor<double>{{1, 2, 3}, {4, 5, 6}}));
+  EXPECT_TRUE(all_close(y.value(), Tensor<double>{{1, 4}, {2, 5}, {3, 6}}, 0, 0));
+}
+
+TEST(Transpose, PermutesAxesThreeD) {
+  const Tensor<double> x = iota({2, 3, 4});
+  Tape<double> t;
+  Var<double> y = transpose(t.constant(x), {1, 2, 0});  // out axis k is x's axis perm[k]
+  ASSERT_EQ(to_shape(y.value().shape()), (Shape{3, 4, 2}));
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(y.value()(j, k, i), x(i, j, k));
+  Var<double> r = transpose(t.constant(x));  // default: reversed axes
+  ASSERT_EQ(to_shape(r.value().shape()), (Shape{4, 3, 2}));
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(r.value()(k, j, i), x(i, j, k));
+}
+
+TEST(Transpose, BackwardAppliesInversePermutation) {
+  // y(j, k, i) = x(i, j, k), so dx(i, j, k) = g(j, k, i)
+  Parameter<double> x(random_tensor({2, 3, 4}, 1));
+  const Tensor<double> g = random_tensor({3, 4, 2}, 2);
+  Tape<double> t;
+  t.backward(transpose(t.watch(x), {1, 2, 0}), g);
+  for (std::size_t i = 0; i < 2; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(x.grad(i, j, k), g(j, k, i));
+}
+
+TEST(Transpose, GradcheckThreeD) {
+  const std::vector<std::vector<std::size_t>> perms = {{0, 1, 2}, {2, 1, 0}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}};
+  std::uint64_t seed = 50;
+  for (const auto& perm : perms) {
+    auto f = [&perm, s = seed](Tape<double>&, const std::vector<Var<double>>& v) {
+      return weighted_sum(transpose(v[0] * 1.5, perm) * 2.0, s);
+    };
+    EXPECT_TRUE(gradcheck_passes(f, {random_tensor({2, 3, 4}, seed + 1)})) << shape_str(perm);
+    seed += 2;
+  }
+  auto reversed = [](Tape<double>&, const std::vector<Var<double>>& v) {
+    return weighted_sum(transpose(v[0]) + v[1], 3);  // the reversed view lines up with v[1]
+  };
+  EXPECT_TRUE(gradcheck_passes(reversed, {random_tensor({2, 3, 4}, 4), random_tensor({4, 3, 2}, 5)}));
+}
+
+TEST(Transpose, ZeroLengthAxis) {
+  Tape<double> t;
+  Var<double> y = transpose(t.constant(Tensor<double>(xt::zeros<double>({2, 0, 3}))), {2, 0, 1});
+  EXPECT_EQ(to_shape(y.value().shape()), (Shape{3, 2, 0}));
+  // the empty input has no element to check; the other input still must
+  auto f = [](Tape<double>&, const std::vector<Var<double>>& v) {
+    return weighted_sum(transpose(v[0], {1, 0, 2}), 6) + weighted_sum(transpose(v[1]), 7);
+  };
+  EXPECT_TRUE(gradcheck_passes(f, {Tensor<double>(xt::zeros<double>({2, 0, 3})), random_tensor({1, 3}, 8)}));
+}
+
+TEST(Transpose, ErrorsNamePermutationAndShape) {
+  Tape<double> t;
+  Var<double> x = t.constant(iota({2, 3, 4}));
+  EXPECT_EQ(error_of([&] { transpose(x, {1, 0}); }),
+            "transpose: permutation (1, 0) has 2 axes for rank-3 input (2, 3, 4)");
+  EXPECT_EQ(error_of([&] { transpose(x, {0, 0, 1}); }),
+            "transpose: (0, 0, 1) is not a permutation of the axes of (2, 3, 4)");
+  EXPECT_EQ(error_of([&] { transpose(x, {0, 1, 3}); }),
+            "transpose: (0, 1, 3) is not a permutation of the axes of (2, 3, 4)");
+  EXPECT_EQ(t.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tapegrad
