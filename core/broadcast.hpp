@@ -9,7 +9,8 @@ namespace tapegrad {
 // The broadcast shape of a and b under NumPy's rules, or an Error naming `op`.
 Shape broadcast_shape(const char* op, const Shape& a, const Shape& b);
 
-// dst (+)= g summed down to dst's shape. dst's shape must broadcast to g's.
+// dst (+)= g summed down to dst's shape. dst's shape must broadcast to g's (else an
+// Error naming "unbroadcast"); rank-0 dst sums everything, an empty g adds 0.
 // fresh: dst holds nothing yet, so assign rather than add.
 template <class T>
 void unbroadcast_into(Tensor<T>& dst, const Tensor<T>& g, bool fresh);

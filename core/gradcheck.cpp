@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <random>
 
 namespace tapegrad {
 
@@ -13,7 +14,26 @@ struct Evaluation {
   std::uint64_t branches;
 };
 
-Evaluation evaluate(const TapeFunction& f, Tape<double>& tape, std::vector<Parameter<double>>& params) {
+// The checked output of f: a one-element value, or any value with contraction.
+void check_output(const Tensor<double>& v, const GradcheckOptions& options) {
+  if (!options.contract_output && v.size() != 1)
+    fail("gradcheck: f must return a scalar (one element), got shape ", shape_str(v.shape()),
+         "; set GradcheckOptions::contract_output to check a non-scalar f");
+}
+
+// Fixed weights for contracting a non-scalar output: |w| in [0.5, 1.5], so that
+// no element of the output is weighted (nearly) out of the check.
+Tensor<double> contraction_weights(const Tensor<double>& like, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.5, 1.5);
+  Tensor<double> w(like.shape());
+  for (auto& x : w) x = (rng() & 1) ? u(rng) : -u(rng);
+  return w;
+}
+
+// L = f(params), contracted with w when w is given.
+Evaluation evaluate(const TapeFunction& f, Tape<double>& tape, std::vector<Parameter<double>>& params,
+                    const GradcheckOptions& options, const Tensor<double>* w) {
   tape.clear();
   tape.set_branch_tracking(true);
   std::vector<Var<double>> vars;
@@ -21,8 +41,17 @@ Evaluation evaluate(const TapeFunction& f, Tape<double>& tape, std::vector<Param
   NoGrad<double> no_grad(tape);
   Var<double> out = f(tape, vars);
   const Tensor<double>& v = tape.value(out);
-  if (v.size() != 1) fail("gradcheck: f must return a scalar, got shape ", shape_str(v.shape()));
-  Evaluation e{*v.begin(), tape.branch_signature()};
+  check_output(v, options);
+  double value = 0;
+  if (w) {
+    if (v.shape() != w->shape())
+      fail("gradcheck: f's output shape changed from ", shape_str(w->shape()), " to ",
+           shape_str(v.shape()), " under a perturbation");
+    for (std::size_t k = 0; k < v.size(); ++k) value += v.data()[k] * w->data()[k];
+  } else {
+    value = *v.begin();
+  }
+  Evaluation e{value, tape.branch_signature()};
   tape.set_branch_tracking(false);
   return e;
 }
@@ -32,8 +61,8 @@ Evaluation evaluate(const TapeFunction& f, Tape<double>& tape, std::vector<Param
 std::string GradcheckReport::summary() const {
   char buf[256];
   std::snprintf(buf, sizeof buf,
-                "%s: max abs err %.3e, max rel err %.3e (input %zu, element %zu: analytic %.9g, "
-                "numeric %.9g), %zu checked, %zu skipped at kinks",
+                "%s: max abs err %.3e, max rel err %.3e (worst: input %zu, element %zu: analytic "
+                "%.9g, numeric %.9g), %zu checked, %zu skipped at kinks",
                 passed ? "passed" : "FAILED", max_abs_error, max_rel_error, worst_input, worst_index,
                 worst_analytic, worst_numeric, checked, skipped_kinks);
   return buf;
@@ -42,34 +71,44 @@ std::string GradcheckReport::summary() const {
 GradcheckReport gradcheck(const TapeFunction& f, const std::vector<Tensor<double>>& inputs,
                           const GradcheckOptions& options) {
   if (!(options.step > 0)) fail("gradcheck: step must be positive, got ", options.step);
+  if (!(options.atol >= 0) || !(options.rtol >= 0))
+    fail("gradcheck: tolerances must be non-negative, got atol ", options.atol, ", rtol ", options.rtol);
   std::vector<Parameter<double>> params;
-  params.reserve(inputs.size());
+  params.reserve(inputs.size());  // the tape holds pointers to them
   for (const auto& x : inputs) params.emplace_back(x);
 
   // analytic gradients from one reverse sweep
   Tape<double> tape;
+  Tensor<double> w;
   {
     std::vector<Var<double>> vars;
     for (auto& p : params) vars.push_back(tape.watch(p));
     Var<double> out = f(tape, vars);
-    if (tape.value(out).size() != 1)
-      fail("gradcheck: f must return a scalar, got shape ", shape_str(tape.value(out).shape()));
-    tape.backward(out);
+    const Tensor<double>& v = tape.value(out);
+    check_output(v, options);
+    if (options.contract_output) {
+      w = contraction_weights(v, options.weight_seed);
+      tape.backward(out, w);
+    } else {
+      tape.backward(out);
+    }
   }
+  const Tensor<double>* wp = options.contract_output ? &w : nullptr;
   std::vector<Tensor<double>> analytic;
   for (auto& p : params) analytic.push_back(p.grad);
 
   GradcheckReport rep;
-  const std::uint64_t base = evaluate(f, tape, params).branches;
+  double worst_excess = -1;
+  const std::uint64_t base = evaluate(f, tape, params, options, wp).branches;
   const double h = options.step;
   for (std::size_t i = 0; i < params.size(); ++i) {
     Tensor<double>& x = params[i].value;
     for (std::size_t k = 0; k < x.size(); ++k) {
       const double x0 = x.data()[k];
       x.data()[k] = x0 + h;
-      const Evaluation plus = evaluate(f, tape, params);
+      const Evaluation plus = evaluate(f, tape, params, options, wp);
       x.data()[k] = x0 - h;
-      const Evaluation minus = evaluate(f, tape, params);
+      const Evaluation minus = evaluate(f, tape, params, options, wp);
       x.data()[k] = x0;
       if (plus.branches != base || minus.branches != base) {
         ++rep.skipped_kinks;
@@ -81,16 +120,21 @@ GradcheckReport gradcheck(const TapeFunction& f, const std::vector<Tensor<double
       const double scale = std::max(std::abs(a), std::abs(n));
       // floor the scale at atol so that two round-off-sized numbers do not read as 100% apart
       const double rel_err = abs_err / std::max(scale, options.atol);
+      const double tol = options.atol + options.rtol * std::abs(n);
+      // abs_err/tol > 1 fails; NaN (a NaN gradient) fails and is the worst
+      const double excess = std::isnan(abs_err) ? INFINITY : tol > 0 ? abs_err / tol : abs_err;
       ++rep.checked;
-      if (abs_err > options.atol + options.rtol * std::abs(n)) rep.passed = false;
-      if (abs_err > rep.max_abs_error || rep.checked == 1) {
-        rep.max_abs_error = std::max(rep.max_abs_error, abs_err);
+      if (!(abs_err <= tol)) rep.passed = false;
+      if (excess > worst_excess) {
+        worst_excess = excess;
         rep.worst_input = i;
         rep.worst_index = k;
         rep.worst_analytic = a;
         rep.worst_numeric = n;
       }
-      rep.max_rel_error = std::max(rep.max_rel_error, rel_err);
+      // a NaN error sticks (x > NaN is false), so the report shows it
+      if (std::isnan(abs_err) || abs_err > rep.max_abs_error) rep.max_abs_error = abs_err;
+      if (std::isnan(rel_err) || rel_err > rep.max_rel_error) rep.max_rel_error = rel_err;
     }
   }
   return rep;

@@ -4,6 +4,7 @@
 // elements whose ±h step crosses a kink of relu/max/hinge are skipped (the ops
 // report which branch each element takes; a step that changes any branch is a
 // kink crossing), with the number skipped reported.
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -16,11 +17,21 @@ struct GradcheckOptions {
   double step = 1e-6;  // h
   double atol = 1e-6;  // an element passes when |a − n| <= atol + rtol·|n|
   double rtol = 1e-5;
+  // A non-scalar f is an Error unless contract_output is set. Then f's output y
+  // (any shape, zero-size included) is checked through the scalar L = Σ w ⊙ y
+  // with a fixed random weight w (magnitudes in [0.5, 1.5], random signs, drawn
+  // from weight_seed): analytically by backward(y, seed = w), numerically by
+  // central differences of L. Every element of y then weighs in the check, and
+  // no reduce op is needed to build the scalar.
+  bool contract_output = false;
+  std::uint64_t weight_seed = 20240521;
 };
 
 struct GradcheckReport {
   double max_abs_error = 0;
   double max_rel_error = 0;
+  // The worst element: the one furthest past its tolerance, i.e. with the
+  // largest |a − n| / (atol + rtol·|n|) (the element that fails, if any does).
   std::size_t worst_input = 0;  // which input, and the flat index of its element
   std::size_t worst_index = 0;
   double worst_analytic = 0;
@@ -31,7 +42,8 @@ struct GradcheckReport {
   std::string summary() const;
 };
 
-// f records a scalar function of the inputs on the given tape.
+// f records a function of the inputs on the given tape: a one-element output,
+// or any shape with options.contract_output.
 using TapeFunction = std::function<Var<double>(Tape<double>&, const std::vector<Var<double>>&)>;
 
 GradcheckReport gradcheck(const TapeFunction& f, const std::vector<Tensor<double>>& inputs,

@@ -11,11 +11,13 @@
 namespace tapegrad {
 
 namespace {
+// The flat index of the first NaN or Inf, or t.size() when all are finite.
 template <class T>
-bool all_finite(const Tensor<T>& t) {
-  for (T v : t)
-    if (!std::isfinite(v)) return false;
-  return true;
+std::size_t first_nonfinite(const Tensor<T>& t) {
+  const T* p = t.data();
+  for (std::size_t k = 0; k < t.size(); ++k)
+    if (!std::isfinite(p[k])) return k;
+  return t.size();
 }
 }  // namespace
 
@@ -28,6 +30,12 @@ void Parameter<T>::zero_grad() {
 template <class T>
 Tape<T>& Var<T>::tape() const {
   if (!tape_) throw Error("Var: used before being recorded on a tape (default-constructed)");
+  return *tape_;
+}
+
+template <class T>
+Tape<T>& Var<T>::tape(const char* op) const {
+  if (!tape_) fail(op, ": Var is empty (default-constructed, never recorded)");
   return *tape_;
 }
 
@@ -61,6 +69,12 @@ Record<T>& Tape<T>::new_record(const char* op) {
 
 template <class T>
 Var<T> Tape<T>::watch(Parameter<T>& p) {
+  if (anomaly_) {
+    const std::size_t k = first_nonfinite(p.value);
+    if (k < p.value.size())
+      fail("anomaly: watch of parameter '", p.name, "' ", shape_str(p.value.shape()),
+           ": element ", k, " is ", p.value.data()[k]);
+  }
   Record<T>& r = new_record("watch");
   r.param = &p;
   r.requires_grad = grad_enabled_;
@@ -70,8 +84,8 @@ Var<T> Tape<T>::watch(Parameter<T>& p) {
 template <class T>
 Var<T> Tape<T>::constant(const Tensor<T>& t) {
   Record<T>& r = new_record("constant");
-  if (r.value.shape() != t.shape()) r.value.resize(t.shape());
-  std::copy(t.cbegin(), t.cend(), r.value.begin());
+  r.value.resize(t.shape());  // keeps the buffer when the size is unchanged
+  std::copy(t.data(), t.data() + t.size(), r.value.data());
   return commit(r);
 }
 
@@ -100,6 +114,19 @@ template <class T>
 const Tensor<T>& Tape<T>::value_of(std::uint32_t id) const {
   const Record<T>& r = records_[id];
   return r.param ? r.param->value : r.value;
+}
+
+template <class T>
+const Record<T>& Tape<T>::record(std::uint32_t id) const {
+  if (id >= size_) fail("tape.record: id ", id, " is outside the tape's ", size_, " records");
+  return records_[id];
+}
+
+template <class T>
+void Tape<T>::fail_grad_shape(std::uint32_t id, const Shape& got) const {
+  const Record<T>& r = records_[id];
+  fail("accumulate: gradient of shape ", shape_str(got), " for record #", id, " (", r.op,
+       ") whose value has shape ", shape_str(value_of(id).shape()));
 }
 
 template <class T>
@@ -146,9 +173,11 @@ void Tape<T>::accumulate_unbroadcast(std::uint32_t id, const Tensor<T>& g) {
   unbroadcast_into(*buf, g, fresh);
 }
 
+// Forgets every record gradient of the previous sweep, including those of
+// records after this loss, so tape.grad never returns a stale gradient.
 template <class T>
-void Tape<T>::start_sweep(const Var<T>& loss) {
-  for (std::size_t i = 0; i <= loss.id_; ++i) records_[i].grad_live = false;
+void Tape<T>::start_sweep(const Var<T>&) {
+  for (std::size_t i = 0; i < size_; ++i) records_[i].grad_live = false;
 }
 
 template <class T>
@@ -210,9 +239,11 @@ std::string Tape<T>::input_shapes(const Record<T>& r) const {
 
 template <class T>
 void Tape<T>::check_anomaly_forward(const Record<T>& r) const {
-  if (!all_finite(r.value))
+  const std::size_t k = first_nonfinite(r.value);
+  if (k < r.value.size())
     fail("anomaly: op '", r.op, "' (record #", r.id, ", inputs ", input_shapes(r),
-         ") produced a NaN or Inf value");
+         ") produced a NaN or Inf value: element ", k, " of ", shape_str(r.value.shape()), " is ",
+         r.value.data()[k]);
 }
 
 template <class T>
@@ -221,9 +252,11 @@ void Tape<T>::check_anomaly_backward(const Record<T>& r) const {
     const Record<T>& in = records_[r.inputs[k]];
     if (!in.grad_live) continue;
     const Tensor<T>& g = in.param ? in.param->grad : in.grad;
-    if (!all_finite(g))
+    const std::size_t e = first_nonfinite(g);
+    if (e < g.size())
       fail("anomaly: backward of op '", r.op, "' (record #", r.id, ", inputs ",
-           input_shapes(r), ") produced a NaN or Inf gradient");
+           input_shapes(r), ") produced a NaN or Inf gradient: element ", e, " of input ", k,
+           " (record #", in.id, ", ", in.op, ") is ", g.data()[e]);
   }
 }
 

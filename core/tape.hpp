@@ -2,6 +2,7 @@
 // The tape (a Wengert list): an append-only list of records in creation order,
 // which is a topological order, so the reverse sweep is one backwards loop.
 // Var is a small handle {tape, id, generation}; Parameter lives outside tapes.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <deque>
@@ -41,6 +42,8 @@ class Var {
   Var() = default;
 
   Tape<T>& tape() const;
+  // The same, but an empty Var's Error starts with `op` (ops call this first).
+  Tape<T>& tape(const char* op) const;
   const Tensor<T>& value() const;
   std::uint32_t id() const { return id_; }
 
@@ -94,13 +97,18 @@ class Tape {
   Var<T> constant(const Tensor<T>& t);
 
   const Tensor<T>& value(const Var<T>& v) const;
-  // dloss/dv from the last backward(); an Error if no gradient reached v.
+  // dloss/dv from the last backward(); an Error if no gradient reached v. For
+  // a watched leaf it is the Parameter's grad (accumulated over backward calls).
   const Tensor<T>& grad(const Var<T>& v) const;
 
-  // Reverse sweep from a scalar loss (or any loss with an explicit seed of its
-  // shape). Supported any number of times: each sweep starts from fresh record
-  // gradients and adds into the parameters' grads again, as PyTorch does with
-  // retain_graph=True.
+  // Reverse sweep from a one-element loss (any shape of size 1), or from any
+  // output with an explicit seed of its shape (a vector-Jacobian product:
+  // parameters receive seed·d(output)/d(param)). Supported any number of times
+  // without clear(): each sweep starts from fresh record gradients (those of
+  // the previous sweep are forgotten, so tape.grad of an intermediate reflects
+  // the last sweep only) and adds into the parameters' grads again, as PyTorch
+  // does with retain_graph=True. Records the loss does not depend on, or that
+  // depend on no watched parameter, are skipped: their backward never runs.
   void backward(const Var<T>& loss);
   void backward(const Var<T>& loss, const Tensor<T>& seed);
 
@@ -129,13 +137,19 @@ class Tape {
   // ---- for op authors -------------------------------------------------------
   // Appends a record for `op` with these inputs (all checked to belong to this
   // tape and generation); the caller fills record.value, then calls commit().
+  // Validate shapes and arguments before push: a throw between push and commit
+  // leaves an orphan record on the tape (harmless, nothing refers to it, but it
+  // counts in size()).
   Record<T>& push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward);
   Var<T> commit(Record<T>& r);
   // Throws unless v is a live Var of this tape; `op` names the caller.
   void check(const Var<T>& v, const char* op) const;
 
+  // Unchecked (hot path of every backward): id must be a live record.
   const Tensor<T>& value_of(std::uint32_t id) const;
-  const Record<T>& record(std::uint32_t id) const { return records_[id]; }
+  // Checked: an Error unless id < size(). A watched leaf's value lives in its
+  // Parameter (use value_of), not in record.value.
+  const Record<T>& record(std::uint32_t id) const;
   bool needs_grad(std::uint32_t id) const { return records_[id].requires_grad; }
 
   // The gradient buffer of record `id`, shaped like its value, or nullptr when
@@ -143,12 +157,17 @@ class Tape {
   // caller then assigns instead of adding (or uses gemm's beta = 0).
   Tensor<T>* grad_buffer(std::uint32_t id, bool& fresh);
 
-  // Adds g (an expression of the input's shape) into the gradient of record id.
+  // Adds g (an expression of exactly the input's shape, else an Error: a fresh
+  // assignment would silently resize the buffer) into the gradient of record id.
   template <class E>
   void accumulate(std::uint32_t id, const E& g) {
     bool fresh = false;
     Tensor<T>* buf = grad_buffer(id, fresh);
     if (!buf) return;
+    const auto& gs = g.shape();
+    const auto& bs = buf->shape();
+    if (!std::equal(gs.begin(), gs.end(), bs.begin(), bs.end()))
+      fail_grad_shape(id, to_shape(gs));
     if (fresh)
       xt::noalias(*buf) = g;
     else
@@ -163,6 +182,7 @@ class Tape {
   static constexpr std::uint64_t kHashPrime = 1099511628211ull;
 
   Record<T>& new_record(const char* op);
+  [[noreturn]] void fail_grad_shape(std::uint32_t id, const Shape& got) const;
   void check_anomaly_forward(const Record<T>& r) const;
   void check_anomaly_backward(const Record<T>& r) const;
   std::string input_shapes(const Record<T>& r) const;

@@ -9,10 +9,18 @@ namespace tapegrad {
 
 namespace {
 
-// Rejects what NumPy would not broadcast; equal shapes (the hot path) cost nothing.
+// The tape of a binary op after checking, before anything is pushed, that both
+// Vars are live on it and that NumPy would broadcast their shapes (equal shapes,
+// the hot path, cost nothing). Every error names `op`.
 template <class T>
-void check_broadcast(const char* op, const Tensor<T>& a, const Tensor<T>& b) {
-  if (a.shape() != b.shape()) broadcast_shape(op, to_shape(a.shape()), to_shape(b.shape()));
+Tape<T>& binary_tape(const char* op, const Var<T>& a, const Var<T>& b) {
+  Tape<T>& t = a.tape(op);
+  t.check(a, op);
+  t.check(b, op);
+  const Tensor<T>& x = t.value_of(a.id());
+  const Tensor<T>& y = t.value_of(b.id());
+  if (x.shape() != y.shape()) broadcast_shape(op, to_shape(x.shape()), to_shape(y.shape()));
+  return t;
 }
 
 // Adds e, an expression of the output's shape, into input k's gradient; when
@@ -25,7 +33,7 @@ void add_grad(Tape<T>& t, Record<T>& r, int k, const E& e) {
   if (t.value_of(id).shape() == r.value.shape()) {
     t.accumulate(id, e);
   } else {
-    r.aux = e;
+    xt::noalias(r.aux) = e;  // reuses aux's buffer; a plain `=` allocates a temporary
     t.accumulate_unbroadcast(id, r.aux);
   }
 }
@@ -37,144 +45,155 @@ const Tensor<T>& in(Tape<T>& t, const Record<T>& r, int k) {
 
 }  // namespace
 
+// Values are assigned through xt::noalias: a plain `r.value = expr` evaluates into
+// a fresh temporary and swaps it in, so the record's buffer would never be reused.
+
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = binary_tape("add", a, b);
   // dA = unbroadcast(g), dB = unbroadcast(g)
   Record<T>& r = t.push("add", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad);
     add_grad(t, r, 1, r.grad);
   });
-  check_broadcast("add", t.value(a), t.value(b));
-  r.value = t.value(a) + t.value(b);
+  xt::noalias(r.value) = t.value(a) + t.value(b);
   return t.commit(r);
 }
 
 template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = binary_tape("sub", a, b);
   // dA = unbroadcast(g), dB = −unbroadcast(g)
   Record<T>& r = t.push("sub", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad);
     add_grad(t, r, 1, -r.grad);
   });
-  check_broadcast("sub", t.value(a), t.value(b));
-  r.value = t.value(a) - t.value(b);
+  xt::noalias(r.value) = t.value(a) - t.value(b);
   return t.commit(r);
 }
 
 template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = binary_tape("mul", a, b);
   // dA = unbroadcast(g·B), dB = unbroadcast(g·A)
   Record<T>& r = t.push("mul", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad * in(t, r, 1));
     add_grad(t, r, 1, r.grad * in(t, r, 0));
   });
-  check_broadcast("mul", t.value(a), t.value(b));
-  r.value = t.value(a) * t.value(b);
+  xt::noalias(r.value) = t.value(a) * t.value(b);
   return t.commit(r);
 }
 
 template <class T>
 Var<T> div(const Var<T>& a, const Var<T>& b) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = binary_tape("div", a, b);
   // C = A/B: dA = unbroadcast(g/B), dB = unbroadcast(−g·C/B)
   Record<T>& r = t.push("div", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad / in(t, r, 1));
     add_grad(t, r, 1, -r.grad * r.value / in(t, r, 1));
   });
-  check_broadcast("div", t.value(a), t.value(b));
-  r.value = t.value(a) / t.value(b);
+  xt::noalias(r.value) = t.value(a) / t.value(b);
   return t.commit(r);
 }
 
 template <class T>
 Var<T> add_scalar(const Var<T>& a, T s) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("add_scalar");
   // d(a + s) = g
   Record<T>& r = t.push("add_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad);
   });
-  r.value = t.value(a) + s;
+  xt::noalias(r.value) = t.value(a) + s;
   return t.commit(r);
 }
 
 template <class T>
 Var<T> mul_scalar(const Var<T>& a, T s) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("mul_scalar");
   // d(a·s) = s·g
   Record<T>& r = t.push("mul_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], static_cast<T>(r.scalars[0]) * r.grad);
   });
   r.scalars[0] = s;
-  r.value = t.value(a) * s;
+  xt::noalias(r.value) = t.value(a) * s;
+  return t.commit(r);
+}
+
+template <class T>
+Var<T> div_scalar(const Var<T>& a, T s) {
+  Tape<T>& t = a.tape("div_scalar");
+  // d(a/s) = g/s
+  Record<T>& r = t.push("div_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
+    t.accumulate(r.inputs[0], r.grad / static_cast<T>(r.scalars[0]));
+  });
+  r.scalars[0] = s;
+  xt::noalias(r.value) = t.value(a) / s;
   return t.commit(r);
 }
 
 template <class T>
 Var<T> rsub_scalar(T s, const Var<T>& a) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("rsub_scalar");
   // d(s − a) = −g
   Record<T>& r = t.push("rsub_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], -r.grad);
   });
-  r.value = s - t.value(a);
+  xt::noalias(r.value) = s - t.value(a);
   return t.commit(r);
 }
 
 template <class T>
 Var<T> rdiv_scalar(T s, const Var<T>& a) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("rdiv_scalar");
   // C = s/a: dA = −g·C/a
   Record<T>& r = t.push("rdiv_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], -r.grad * r.value / in(t, r, 0));
   });
-  r.value = s / t.value(a);
+  xt::noalias(r.value) = s / t.value(a);
   return t.commit(r);
 }
 
 template <class T>
 Var<T> neg(const Var<T>& a) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("neg");
   // d(−a) = −g
   Record<T>& r = t.push("neg", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], -r.grad);
   });
-  r.value = -t.value(a);
+  xt::noalias(r.value) = -t.value(a);
   return t.commit(r);
 }
 
 template <class T>
 Var<T> exp(const Var<T>& a) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("exp");
   // d exp(a) = g·exp(a), and exp(a) is this record's value
   Record<T>& r = t.push("exp", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad * r.value);
   });
-  r.value = xt::exp(t.value(a));
+  xt::noalias(r.value) = xt::exp(t.value(a));
   return t.commit(r);
 }
 
 template <class T>
 Var<T> log(const Var<T>& a) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("log");
   // d log(a) = g/a
   Record<T>& r = t.push("log", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad / in(t, r, 0));
   });
-  r.value = xt::log(t.value(a));
+  xt::noalias(r.value) = xt::log(t.value(a));
   return t.commit(r);
 }
 
 template <class T>
 Var<T> square(const Var<T>& a) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("square");
   // d a² = 2·a·g
   Record<T>& r = t.push("square", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], T(2) * in(t, r, 0) * r.grad);
   });
-  r.value = xt::square(t.value(a));
+  xt::noalias(r.value) = xt::square(t.value(a));
   return t.commit(r);
 }
 
@@ -185,6 +204,7 @@ Var<T> square(const Var<T>& a) {
   template Var<T> div(const Var<T>&, const Var<T>&);              \
   template Var<T> add_scalar(const Var<T>&, T);                   \
   template Var<T> mul_scalar(const Var<T>&, T);                   \
+  template Var<T> div_scalar(const Var<T>&, T);                   \
   template Var<T> rsub_scalar(T, const Var<T>&);                  \
   template Var<T> rdiv_scalar(T, const Var<T>&);                  \
   template Var<T> neg(const Var<T>&);                             \

@@ -10,9 +10,11 @@ template <class T> Var<T> sub(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> mul(const Var<T>& a, const Var<T>& b);
 template <class T> Var<T> div(const Var<T>& a, const Var<T>& b);
 
-// Scalar forms: a + s, a · s, s − a (rsub), s / a (rdiv).
+// Scalar forms: a + s, a · s, a / s (a true division, as NumPy's, not a
+// multiplication by 1/s), s − a (rsub), s / a (rdiv).
 template <class T> Var<T> add_scalar(const Var<T>& a, T s);
 template <class T> Var<T> mul_scalar(const Var<T>& a, T s);
+template <class T> Var<T> div_scalar(const Var<T>& a, T s);
 template <class T> Var<T> rsub_scalar(T s, const Var<T>& a);
 template <class T> Var<T> rdiv_scalar(T s, const Var<T>& a);
 
@@ -36,7 +38,7 @@ template <class T> Var<T> operator-(const Var<T>& a, Scalar<T> s) { return add_s
 template <class T> Var<T> operator-(Scalar<T> s, const Var<T>& a) { return rsub_scalar(s, a); }
 template <class T> Var<T> operator*(const Var<T>& a, Scalar<T> s) { return mul_scalar(a, s); }
 template <class T> Var<T> operator*(Scalar<T> s, const Var<T>& a) { return mul_scalar(a, s); }
-template <class T> Var<T> operator/(const Var<T>& a, Scalar<T> s) { return mul_scalar(a, T(1) / s); }
+template <class T> Var<T> operator/(const Var<T>& a, Scalar<T> s) { return div_scalar(a, s); }
 template <class T> Var<T> operator/(Scalar<T> s, const Var<T>& a) { return rdiv_scalar(s, a); }
 
 }  // namespace tapegrad
