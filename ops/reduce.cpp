@@ -1,0 +1,304 @@
+#include "ops/reduce.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace tapegrad {
+
+namespace {
+
+// Every reduction is seen as outer × len × inner over contiguous row-major
+// data: element (o, a, i) sits at (o·len + a)·inner + i and reduces into output
+// element o·inner + i. A reduction over all elements is 1 × size × 1.
+struct Layout {
+  std::size_t outer = 1, len = 1, inner = 1;
+};
+
+template <class T>
+using ShapeOf = typename Tensor<T>::shape_type;
+
+template <class T>
+Layout all_layout(const Tensor<T>& x, ShapeOf<T>& out_shape) {
+  out_shape.resize(0);  // rank 0: a scalar of shape ()
+  return Layout{1, x.size(), 1};
+}
+
+template <class T>
+Layout axis_layout(const char* op, const Tensor<T>& x, std::ptrdiff_t axis, bool keepdims,
+                   ShapeOf<T>& out_shape) {
+  const auto& s = x.shape();
+  const auto rank = static_cast<std::ptrdiff_t>(s.size());
+  if (axis < -rank || axis >= rank) fail(op, ": axis ", axis, " is out of range for shape ", shape_str(s));
+  const std::size_t ax = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
+  Layout l;
+  for (std::size_t k = 0; k < ax; ++k) l.outer *= s[k];
+  l.len = s[ax];
+  for (std::size_t k = ax + 1; k < s.size(); ++k) l.inner *= s[k];
+  out_shape.resize(0);
+  for (std::size_t k = 0; k < s.size(); ++k) {
+    if (k != ax)
+      out_shape.push_back(s[k]);
+    else if (keepdims)
+      out_shape.push_back(1);
+  }
+  return l;
+}
+
+template <class T>
+void save_layout(Record<T>& r, const Layout& l) {
+  r.ints[0] = static_cast<std::int64_t>(l.outer);
+  r.ints[1] = static_cast<std::int64_t>(l.len);
+  r.ints[2] = static_cast<std::int64_t>(l.inner);
+}
+
+template <class T>
+Layout saved_layout(const Record<T>& r) {
+  return Layout{static_cast<std::size_t>(r.ints[0]), static_cast<std::size_t>(r.ints[1]),
+                static_cast<std::size_t>(r.ints[2])};
+}
+
+// Calls f with std::true_type when the gradient buffer is fresh (assign) and
+// std::false_type otherwise (add), so the choice is made once, outside the loops.
+template <class F>
+void with_fresh(bool fresh, F&& f) {
+  if (fresh)
+    f(std::true_type{});
+  else
+    f(std::false_type{});
+}
+
+template <bool Fresh, class T>
+inline void put(T& dst, T v) {
+  if constexpr (Fresh)
+    dst = v;
+  else
+    dst += v;
+}
+
+// NumPy's pairwise summation: 8 independent partial sums over blocks of at most
+// 128 elements (the compiler can vectorise them without -ffast-math), halves
+// combined recursively, so round-off grows as O(log n) rather than O(n).
+template <class T>
+T pairwise_sum(const T* p, std::size_t n) {
+  if (n < 8) {
+    T s = 0;
+    for (std::size_t k = 0; k < n; ++k) s += p[k];
+    return s;
+  }
+  if (n <= 128) {
+    T acc[8];
+    for (std::size_t j = 0; j < 8; ++j) acc[j] = p[j];
+    std::size_t k = 8;
+    for (; k + 8 <= n; k += 8)
+      for (std::size_t j = 0; j < 8; ++j) acc[j] += p[k + j];
+    T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    for (; k < n; ++k) s += p[k];
+    return s;
+  }
+  std::size_t half = n / 2;
+  half -= half % 8;
+  return pairwise_sum(p, half) + pairwise_sum(p + half, n - half);
+}
+
+// max that propagates NaN (as NumPy's max does): once m is NaN it stays NaN.
+template <class T>
+inline T max2(T m, T v) {
+  return (v > m || v != v) ? v : m;
+}
+
+// Whether x is its slice's maximum m; with a NaN maximum the NaNs are the maxima.
+template <class T>
+inline bool is_max(T x, T m) {
+  return x == m || (x != x && m != m);
+}
+
+// max of p[0..n), n >= 1, in 8 independent lanes so the compiler can vectorise.
+template <class T>
+T max_run(const T* p, std::size_t n) {
+  T m = p[0];
+  std::size_t k = 1;
+  if (n >= 16) {
+    T acc[8];
+    for (std::size_t j = 0; j < 8; ++j) acc[j] = p[j];
+    for (k = 8; k + 8 <= n; k += 8)
+      for (std::size_t j = 0; j < 8; ++j) acc[j] = max2(acc[j], p[k + j]);
+    m = acc[0];
+    for (std::size_t j = 1; j < 8; ++j) m = max2(m, acc[j]);
+  }
+  for (; k < n; ++k) m = max2(m, p[k]);
+  return m;
+}
+
+// sum (divisor 1) and mean (divisor len): out = Σ_a x[o, a, i] / divisor.
+// Mean over zero elements is 0/0 = NaN, as in NumPy.
+template <class T>
+Var<T> reduce_sum(const char* op, const Var<T>& x, const Layout& l, const ShapeOf<T>& out_shape,
+                  T divisor) {
+  Tape<T>& t = x.tape();
+  // dx[o, a, i] = g[o, i] / divisor
+  Record<T>& r = t.push(op, {x}, [](Tape<T>& t, Record<T>& r) {
+    bool fresh = false;
+    Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
+    if (!dx) return;
+    const Layout l = saved_layout(r);
+    const T scale = static_cast<T>(r.scalars[0]);
+    const T* g = r.grad.data();
+    T* d = dx->data();
+    with_fresh(fresh, [&](auto tag) {
+      constexpr bool kFresh = decltype(tag)::value;
+      for (std::size_t o = 0; o < l.outer; ++o)
+        for (std::size_t a = 0; a < l.len; ++a) {
+          T* row = d + (o * l.len + a) * l.inner;
+          const T* src = g + o * l.inner;
+          for (std::size_t i = 0; i < l.inner; ++i) put<kFresh>(row[i], scale * src[i]);
+        }
+    });
+  });
+  const T* p = t.value(x).data();
+  r.value.resize(out_shape);
+  T* out = r.value.data();
+  if (l.inner == 1) {
+    for (std::size_t o = 0; o < l.outer; ++o) out[o] = pairwise_sum(p + o * l.len, l.len);
+  } else {
+    // accumulate whole rows of `inner` contiguous elements: vectorises along i
+    for (std::size_t o = 0; o < l.outer; ++o) {
+      T* dst = out + o * l.inner;
+      const T* src = p + o * l.len * l.inner;
+      std::fill(dst, dst + l.inner, T(0));
+      for (std::size_t a = 0; a < l.len; ++a, src += l.inner)
+        for (std::size_t i = 0; i < l.inner; ++i) dst[i] += src[i];
+    }
+  }
+  if (divisor != T(1))
+    for (std::size_t k = 0; k < r.value.size(); ++k) out[k] /= divisor;
+  if (r.requires_grad) {
+    save_layout(r, l);
+    r.scalars[0] = 1.0 / static_cast<double>(divisor);
+  }
+  return t.commit(r);
+}
+
+template <class T>
+Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeOf<T>& out_shape) {
+  Tape<T>& t = x.tape();
+  const Tensor<T>& xv = t.value(x);
+  // dx[o, a, i] = g[o, i] / n[o, i] where x[o, a, i] is one of the n[o, i] tied maxima, else 0.
+  // The tie counts are recomputed from x and the output, not saved.
+  Record<T>& r = t.push(op, {x}, [](Tape<T>& t, Record<T>& r) {
+    bool fresh = false;
+    Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
+    if (!dx) return;
+    const Layout l = saved_layout(r);
+    const T* p = t.value_of(r.inputs[0]).data();
+    const T* m = r.value.data();
+    const T* g = r.grad.data();
+    T* d = dx->data();
+    r.aux.resize(r.value.shape());  // scratch: the share g / n of each output element
+    T* share = r.aux.data();
+    std::fill(share, share + r.aux.size(), T(0));
+    for (std::size_t o = 0; o < l.outer; ++o)
+      for (std::size_t a = 0; a < l.len; ++a) {
+        const T* src = p + (o * l.len + a) * l.inner;
+        const T* mo = m + o * l.inner;
+        T* so = share + o * l.inner;
+        for (std::size_t i = 0; i < l.inner; ++i) so[i] += is_max(src[i], mo[i]) ? T(1) : T(0);
+      }
+    for (std::size_t k = 0; k < r.aux.size(); ++k) share[k] = g[k] / share[k];
+    with_fresh(fresh, [&](auto tag) {
+      constexpr bool kFresh = decltype(tag)::value;
+      for (std::size_t o = 0; o < l.outer; ++o)
+        for (std::size_t a = 0; a < l.len; ++a) {
+          const std::size_t base = (o * l.len + a) * l.inner;
+          const T* mo = m + o * l.inner;
+          const T* so = share + o * l.inner;
+          for (std::size_t i = 0; i < l.inner; ++i)
+            put<kFresh>(d[base + i], is_max(p[base + i], mo[i]) ? so[i] : T(0));
+        }
+    });
+  });
+  const T* p = xv.data();
+  r.value.resize(out_shape);
+  T* out = r.value.data();
+  if (l.inner == 1) {
+    for (std::size_t o = 0; o < l.outer; ++o) out[o] = max_run(p + o * l.len, l.len);
+  } else {
+    for (std::size_t o = 0; o < l.outer; ++o) {
+      T* dst = out + o * l.inner;
+      const T* src = p + o * l.len * l.inner;
+      std::copy(src, src + l.inner, dst);
+      for (std::size_t a = 1; a < l.len; ++a) {
+        src += l.inner;
+        for (std::size_t i = 0; i < l.inner; ++i) dst[i] = max2(dst[i], src[i]);
+      }
+    }
+  }
+  if (t.tracking_branches())  // each element's branch: is it its slice's maximum?
+    for (std::size_t o = 0; o < l.outer; ++o)
+      for (std::size_t a = 0; a < l.len; ++a)
+        for (std::size_t i = 0; i < l.inner; ++i)
+          t.note_branch(is_max(p[(o * l.len + a) * l.inner + i], out[o * l.inner + i]));
+  if (r.requires_grad) save_layout(r, l);
+  return t.commit(r);
+}
+
+}  // namespace
+
+template <class T>
+Var<T> sum(const Var<T>& x) {
+  ShapeOf<T> shape;
+  const Layout l = all_layout(x.tape().value(x), shape);
+  return reduce_sum("sum", x, l, shape, T(1));
+}
+
+template <class T>
+Var<T> sum(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
+  ShapeOf<T> shape;
+  const Layout l = axis_layout("sum", x.tape().value(x), axis, keepdims, shape);
+  return reduce_sum("sum", x, l, shape, T(1));
+}
+
+template <class T>
+Var<T> mean(const Var<T>& x) {
+  ShapeOf<T> shape;
+  const Layout l = all_layout(x.tape().value(x), shape);
+  return reduce_sum("mean", x, l, shape, static_cast<T>(l.len));
+}
+
+template <class T>
+Var<T> mean(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
+  ShapeOf<T> shape;
+  const Layout l = axis_layout("mean", x.tape().value(x), axis, keepdims, shape);
+  return reduce_sum("mean", x, l, shape, static_cast<T>(l.len));
+}
+
+template <class T>
+Var<T> max(const Var<T>& x) {
+  ShapeOf<T> shape;
+  const Tensor<T>& xv = x.tape().value(x);
+  const Layout l = all_layout(xv, shape);
+  if (l.len == 0) fail("max: the max of an empty tensor of shape ", shape_str(xv.shape()), " is undefined");
+  return reduce_max("max", x, l, shape);
+}
+
+template <class T>
+Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
+  ShapeOf<T> shape;
+  const Tensor<T>& xv = x.tape().value(x);
+  const Layout l = axis_layout("max", xv, axis, keepdims, shape);
+  if (l.len == 0)
+    fail("max: axis ", axis, " of shape ", shape_str(xv.shape()), " is empty; the max of zero elements is undefined");
+  return reduce_max("max", x, l, shape);
+}
+
+#define TAPEGRAD_INSTANTIATE(T)                                  \
+  template Var<T> sum(const Var<T>&);                            \
+  template Var<T> sum(const Var<T>&, std::ptrdiff_t, bool);      \
+  template Var<T> mean(const Var<T>&);                           \
+  template Var<T> mean(const Var<T>&, std::ptrdiff_t, bool);     \
+  template Var<T> max(const Var<T>&);                            \
+  template Var<T> max(const Var<T>&, std::ptrdiff_t, bool);
+TAPEGRAD_INSTANTIATE(float)
+TAPEGRAD_INSTANTIATE(double)
+#undef TAPEGRAD_INSTANTIATE
+
+}  // namespace tapegrad
