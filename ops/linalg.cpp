@@ -42,8 +42,10 @@ void gemm_into(Tensor<T>& dst, bool fresh, bool trans_a, bool trans_b, std::size
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
   Tape<T>& t = a.tape();
-  const Tensor<T>& A = t.value(a);
-  const Tensor<T>& B = t.value(b);
+  t.check(a, "matmul");  // errors name this op, not tape.value
+  t.check(b, "matmul");
+  const Tensor<T>& A = t.value_of(a.id());
+  const Tensor<T>& B = t.value_of(b.id());
   if (A.dimension() != 2 || B.dimension() != 2)
     fail("matmul: expected 2-D operands, got ", shape_str(A.shape()), " x ", shape_str(B.shape()));
   if (A.shape()[1] != B.shape()[0])

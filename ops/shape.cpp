@@ -58,7 +58,8 @@ using Perm = xt::svector<std::size_t, 8>;
 template <class T>
 Var<T> reshape(const Var<T>& x, const std::vector<std::ptrdiff_t>& shape) {
   Tape<T>& t = x.tape();
-  const Tensor<T>& X = t.value(x);
+  t.check(x, "reshape");
+  const Tensor<T>& X = t.value_of(x.id());
   const Shape out = resolve_shape(X.shape(), X.size(), shape);
   // dX = reshape(g, shape of X): the same elements in the same row-major order
   Record<T>& r = t.push("reshape", {x}, [](Tape<T>& t, Record<T>& r) {
@@ -79,7 +80,8 @@ Var<T> reshape(const Var<T>& x, const std::vector<std::ptrdiff_t>& shape) {
 template <class T>
 Var<T> transpose(const Var<T>& x, const std::vector<std::size_t>& perm) {
   Tape<T>& t = x.tape();
-  const Tensor<T>& X = t.value(x);
+  t.check(x, "transpose");
+  const Tensor<T>& X = t.value_of(x.id());
   const std::size_t rank = X.dimension();
   if (perm.size() != rank)
     fail("transpose: permutation ", shape_str(perm), " has ", perm.size(), " axes for rank-", rank,
@@ -106,7 +108,9 @@ Var<T> transpose(const Var<T>& x, const std::vector<std::size_t>& perm) {
 
 template <class T>
 Var<T> transpose(const Var<T>& x) {
-  const std::size_t rank = x.tape().value(x).dimension();
+  Tape<T>& t = x.tape();
+  t.check(x, "transpose");
+  const std::size_t rank = t.value_of(x.id()).dimension();
   std::vector<std::size_t> perm(rank);
   for (std::size_t k = 0; k < rank; ++k) perm[k] = rank - 1 - k;
   return transpose(x, perm);

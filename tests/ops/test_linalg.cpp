@@ -197,6 +197,14 @@ TEST(Matmul, ErrorsNameTheShapes) {
       Error);
   // a failed call leaves no half-built record behind
   EXPECT_EQ(t.size(), 5u);
+  Tape<float> other;
+  Var<float> foreign = other.constant(xt::zeros<float>({784, 2}));
+  try {
+    matmul(x, foreign);
+    FAIL() << "no error for a Var of another tape";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("matmul: Var #0 belongs to another tape"));
+  }
 }
 
 }  // namespace
