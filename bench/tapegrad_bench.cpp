@@ -1,0 +1,144 @@
+// tapegrad's benchmark suite: each case times forward + backward on a tape and
+// the tape's clear(), in float, on the workloads tapegrad exists for. The names
+// are fixed (bench/compare_torch.py runs the same workloads in PyTorch).
+#include <cblas.h>
+
+#include <random>
+#include <string>
+
+#include <benchmark/benchmark.h>
+
+#include "core/tapegrad.hpp"
+#include "losses/hinge.hpp"
+#include "optim/sgd.hpp"
+
+namespace tapegrad {
+namespace {
+
+Tensor<float> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> n(0.0f, scale);
+  Tensor<float> t({rows, cols});
+  for (auto& v : t) v = n(rng);
+  return t;
+}
+
+IndexTensor random_labels(std::size_t n, std::size_t classes, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  IndexTensor y({n});
+  for (auto& v : y) v = static_cast<std::int64_t>(rng() % classes);
+  return y;
+}
+
+void hinge(benchmark::State& state, HingeKind kind, bool fused, std::size_t n, std::size_t c) {
+  Parameter<float> scores(random_matrix(n, c, 1), "scores");
+  const IndexTensor y = random_labels(n, c, 2);
+  HingeOptions opt;
+  opt.kind = kind;
+  Tape<float> tape;
+  for (auto _ : state) {
+    Var<float> s = tape.watch(scores);
+    Var<float> loss = fused ? multiclass_hinge(s, y, opt) : multiclass_hinge_composed(s, y, opt);
+    tape.backward(loss);
+    benchmark::DoNotOptimize(scores.grad.data());
+    tape.clear();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+
+// scores = X·W + b, fused Weston–Watkins hinge + λ·ΣW², backward, one SGD-momentum step.
+void linear_svm_step(benchmark::State& state, std::size_t n, std::size_t d, std::size_t c) {
+  const Tensor<float> x = random_matrix(n, d, 3);
+  const IndexTensor y = random_labels(n, c, 4);
+  Parameter<float> w(random_matrix(d, c, 5, 0.01f), "W");
+  Parameter<float> b(Tensor<float>(xt::zeros<float>({c})), "b");
+  SGDOptions o;
+  o.lr = 1e-3;
+  o.momentum = 0.9;
+  SGD<float> sgd({&w, &b}, o);
+  Tape<float> tape;
+  const float reg = 1e-4f;
+  for (auto _ : state) {
+    sgd.zero_grad();
+    Var<float> wv = tape.watch(w);
+    Var<float> scores = matmul(tape.constant(x), wv) + tape.watch(b);
+    Var<float> loss = multiclass_hinge(scores, y) + sum(square(wv)) * reg;
+    tape.backward(loss);
+    sgd.step();
+    tape.clear();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+
+// 500 × (z ← relu(z · 1.0001)): 1000 ops on a one-element tensor, so the time is
+// the tape's per-op overhead.
+void tape_chain(benchmark::State& state, int ops) {
+  Parameter<float> z0(Tensor<float>{1.0f}, "z0");
+  Tape<float> tape;
+  for (auto _ : state) {
+    Var<float> z = tape.watch(z0);
+    for (int i = 0; i < ops / 2; ++i) z = relu(z * 1.0001f);
+    tape.backward(z);
+    benchmark::DoNotOptimize(z0.grad.data());
+    tape.clear();
+  }
+}
+
+void matmul_forward(benchmark::State& state, std::size_t n) {
+  Parameter<float> a(random_matrix(n, n, 6), "A");
+  Parameter<float> b(random_matrix(n, n, 7), "B");
+  Tape<float> tape;
+  NoGrad<float> forward_only(tape);
+  for (auto _ : state) {
+    Var<float> c = matmul(tape.watch(a), tape.watch(b));
+    benchmark::DoNotOptimize(tape.value(c).data());
+    tape.clear();
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * n * n * n * state.iterations() * 1e-9,
+                                                benchmark::Counter::kIsRate);
+}
+
+void sgemm_raw(benchmark::State& state, std::size_t n) {
+  const Tensor<float> a = random_matrix(n, n, 6), b = random_matrix(n, n, 7);
+  Tensor<float> c({n, n});
+  const int m = static_cast<int>(n);
+  for (auto _ : state) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a.data(), m, b.data(), m, 0.0f,
+                c.data(), m);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.counters["GFLOPS"] = benchmark::Counter(2.0 * n * n * n * state.iterations() * 1e-9,
+                                                benchmark::Counter::kIsRate);
+}
+
+void register_all() {
+  const std::pair<HingeKind, const char*> kinds[] = {{HingeKind::weston_watkins, "weston-watkins"},
+                                                    {HingeKind::crammer_singer, "crammer-singer"}};
+  const std::pair<std::size_t, std::size_t> sizes[] = {{256, 10}, {4096, 10}, {4096, 1000}};
+  for (bool fused : {true, false})
+    for (auto [kind, kind_name] : kinds)
+      for (auto [n, c] : sizes) {
+        const std::string name = std::string(fused ? "hinge_fused/" : "hinge_composed/") + kind_name + "/" +
+                                 std::to_string(n) + "/" + std::to_string(c);
+        benchmark::RegisterBenchmark(name.c_str(), hinge, kind, fused, n, c)->Unit(benchmark::kMicrosecond);
+      }
+  benchmark::RegisterBenchmark("linear_svm_step/256/784/10", linear_svm_step, 256, 784, 10)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("linear_svm_step/4096/3072/10", linear_svm_step, 4096, 3072, 10)
+      ->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("tape_chain/1000", tape_chain, 1000)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("matmul/2048", matmul_forward, 2048)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("sgemm_raw/2048", sgemm_raw, 2048)->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+}  // namespace tapegrad
+
+int main(int argc, char** argv) {
+  tapegrad::register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
