@@ -1,0 +1,87 @@
+#include "losses/check_inputs.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+
+namespace tapegrad::detail {
+
+namespace {
+
+// One branch-free pass (it vectorises); the location is searched for only on failure.
+template <class T>
+bool all_finite(const T* p, std::size_t n) {
+  constexpr T big = std::numeric_limits<T>::max();
+  bool bad = false;
+  for (std::size_t k = 0; k < n; ++k) bad |= !(std::abs(p[k]) <= big);  // NaN compares false
+  return !bad;
+}
+
+}  // namespace
+
+template <class T>
+ClassDims check_class_inputs(const char* op, const Tensor<T>& scores, const IndexTensor& labels,
+                             const Tensor<T>* weights) {
+  if (scores.dimension() != 2)
+    fail(op, ": scores must be 2-D (N, C), got shape ", shape_str(scores.shape()));
+  const std::size_t n = scores.shape()[0], c = scores.shape()[1];
+  if (labels.dimension() != 1 || labels.shape()[0] != n)
+    fail(op, ": labels must be 1-D with one label per row of scores ", shape_str(scores.shape()),
+         ", got shape ", shape_str(labels.shape()));
+  const std::int64_t* y = labels.data();
+  for (std::size_t i = 0; i < n; ++i)
+    if (y[i] < 0 || static_cast<std::size_t>(y[i]) >= c)
+      fail(op, ": label ", y[i], " at row ", i, " is outside [0, ", c, ")");
+  if (weights) {
+    if (weights->dimension() != 1 || weights->shape()[0] != c)
+      fail(op, ": weights must have one entry per class, shape (", c, "), got shape ",
+           shape_str(weights->shape()));
+    const T* w = weights->data();
+    if (!all_finite(w, c))
+      for (std::size_t j = 0; j < c; ++j)
+        if (!std::isfinite(w[j])) fail(op, ": non-finite weight ", w[j], " for class ", j);
+  }
+  const T* s = scores.data();
+  if (!all_finite(s, n * c))
+    for (std::size_t k = 0; k < n * c; ++k)
+      if (!std::isfinite(s[k]))
+        fail(op, ": non-finite score ", s[k], " at row ", k / c, ", column ", k % c);
+  return {n, c};
+}
+
+void check_hinge_options(const char* op, const HingeOptions& options, std::size_t rows) {
+  if (options.p != 1 && options.p != 2) fail(op, ": p must be 1 or 2, got ", options.p);
+  if (!std::isfinite(options.margin)) fail(op, ": margin must be finite, got ", options.margin);
+  if (options.kind != HingeKind::weston_watkins && options.kind != HingeKind::crammer_singer)
+    fail(op, ": unknown hinge kind ", static_cast<int>(options.kind));
+  if (options.reduction != Reduction::mean && options.reduction != Reduction::sum &&
+      options.reduction != Reduction::none)
+    fail(op, ": unknown reduction ", static_cast<int>(options.reduction));
+  if (options.reduction == Reduction::mean && rows == 0)
+    fail(op, ": the mean over 0 rows is undefined (use Reduction::sum or Reduction::none)");
+}
+
+template <class T>
+double weighted_row_count(const char* op, const IndexTensor& labels, const Tensor<T>* weights) {
+  const std::size_t n = labels.size();
+  if (!weights) {
+    if (n == 0) fail(op, ": the mean over 0 rows is undefined (use Reduction::sum or Reduction::none)");
+    return static_cast<double>(n);
+  }
+  double total = 0;
+  for (std::size_t i = 0; i < n; ++i) total += static_cast<double>((*weights)(labels.data()[i]));
+  if (total == 0)
+    fail(op, ": the weighted mean is undefined: the weights of the ", n,
+         " labels sum to 0 (use Reduction::sum or Reduction::none)");
+  return total;
+}
+
+template ClassDims check_class_inputs<float>(const char*, const Tensor<float>&, const IndexTensor&,
+                                             const Tensor<float>*);
+template ClassDims check_class_inputs<double>(const char*, const Tensor<double>&, const IndexTensor&,
+                                              const Tensor<double>*);
+template double weighted_row_count<float>(const char*, const IndexTensor&, const Tensor<float>*);
+template double weighted_row_count<double>(const char*, const IndexTensor&, const Tensor<double>*);
+
+}  // namespace tapegrad::detail
