@@ -1,0 +1,76 @@
+// The multiclass hinge composed only from public tape ops (TensorFlow's recipe):
+// the reference the fused op is verified against. Nothing here is hand-derived:
+// every gradient comes from the ops' own backward functions.
+#include <algorithm>
+#include <cmath>
+
+#include "losses/check_inputs.hpp"
+#include "losses/hinge.hpp"
+#include "ops/activation.hpp"
+#include "ops/elementwise.hpp"
+#include "ops/indexing.hpp"
+#include "ops/reduce.hpp"
+
+namespace tapegrad {
+
+namespace {
+
+constexpr const char* kOp = "multiclass_hinge_composed";
+
+// w[y_i] as an (N) constant, selected by tape ops: Σ_j one_hot_ij · w_j.
+template <class T>
+Var<T> row_weights(Tape<T>& t, const Var<T>& hot, const Tensor<T>& weights) {
+  Tensor<T> w_row = weights;
+  w_row.reshape({std::size_t(1), weights.size()});
+  return sum(hot * t.constant(w_row), 1);
+}
+
+}  // namespace
+
+template <class T>
+Var<T> multiclass_hinge_composed(const Var<T>& scores, const IndexTensor& labels, const HingeOptions& options,
+                                 const Tensor<T>* weights) {
+  Tape<T>& t = scores.tape(kOp);
+  t.check(scores, kOp);
+  const Tensor<T>& s = t.value(scores);
+  const detail::ClassDims dims = detail::check_class_inputs(kOp, s, labels, weights);
+  detail::check_hinge_options(kOp, options, dims.rows);
+  const T delta = static_cast<T>(options.margin);
+
+  IndexTensor column = labels;  // (N, 1): gather's index has the scores' rank
+  column.reshape({dims.rows, std::size_t(1)});
+  const Var<T> true_score = gather(scores, 1, column);  // s_{i, y_i}, (N, 1)
+  const Var<T> hot = one_hot(t, labels, dims.classes);
+
+  Var<T> terms;  // the hinge terms of each row, before the power
+  if (options.kind == HingeKind::weston_watkins) {
+    // max(0, (s_j − s_y) + Δ) for every j, then the true class masked out (its term is Δ)
+    terms = relu((scores - true_score) + delta) * (T(1) - hot);
+  } else {
+    // Push the true class below every wrong class by a constant shift larger than the
+    // scores' spread (adding −0 leaves the wrong classes bit-identical, so ties are
+    // kept), take the max of each row, whose backward splits ties evenly, and hinge it.
+    // For C = 1 the shifted true class is the max and its margin is below −1: no loss.
+    T big = 0;
+    for (T v : s) big = std::max(big, std::abs(v));
+    const T shift = T(4) * big + static_cast<T>(std::abs(options.margin)) + T(1);
+    const Var<T> wrong_max = max(scores + hot * (-shift), 1, true);  // (N, 1)
+    terms = relu((wrong_max - true_score) + delta);
+  }
+  if (options.p == 2) terms = square(terms);
+  Var<T> rows = sum(terms, 1);  // (N)
+  if (weights) rows = rows * row_weights(t, hot, *weights);
+
+  switch (options.reduction) {
+    case Reduction::mean: return mean(rows);
+    case Reduction::sum: return sum(rows);
+    default: return rows;
+  }
+}
+
+template Var<float> multiclass_hinge_composed(const Var<float>&, const IndexTensor&, const HingeOptions&,
+                                              const Tensor<float>*);
+template Var<double> multiclass_hinge_composed(const Var<double>&, const IndexTensor&, const HingeOptions&,
+                                               const Tensor<double>*);
+
+}  // namespace tapegrad
