@@ -1,0 +1,262 @@
+#include <cmath>
+
+#include <gmock/gmock.h>
+
+#include "io/plot.hpp"
+#include "support/support.hpp"
+
+namespace tapegrad {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// Is `c` present within `radius` pixels of (x, y)?
+bool colour_near(const Image& img, double x, double y, Rgb c, long radius) {
+  for (long dy = -radius; dy <= radius; ++dy)
+    for (long dx = -radius; dx <= radius; ++dx) {
+      long px = std::lround(std::floor(x)) + dx, py = std::lround(std::floor(y)) + dy;
+      if (px >= 0 && py >= 0 && px < static_cast<long>(img.width) && py < static_cast<long>(img.height) &&
+          img.pixel(static_cast<std::size_t>(px), static_cast<std::size_t>(py)) == c)
+        return true;
+    }
+  return false;
+}
+
+void expect_ticks(const std::vector<double>& actual, const std::vector<double>& expected) {
+  ASSERT_EQ(actual.size(), expected.size());
+  for (std::size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-12) << "tick " << i;
+}
+
+TEST(NiceTicks, NarrowRangeGetsStepsOfTwoHundredths) {
+  const std::vector<double> ticks = nice_ticks(0.8, 0.9);
+  expect_ticks(ticks, {0.80, 0.82, 0.84, 0.86, 0.88, 0.90});
+  std::vector<std::string> labels;
+  for (double t : ticks) labels.push_back(format_tick(t, 0.02));
+  EXPECT_THAT(labels, ElementsAre("0.80", "0.82", "0.84", "0.86", "0.88", "0.90"));
+}
+
+TEST(NiceTicks, StepsAreOneTwoOrFiveTimesAPowerOfTen) {
+  expect_ticks(nice_ticks(0, 1), {0, 0.2, 0.4, 0.6, 0.8, 1.0});
+  expect_ticks(nice_ticks(1, 20), {0, 5, 10, 15, 20});       // outer ticks enclose the range
+  expect_ticks(nice_ticks(-3, 7), {-4, -2, 0, 2, 4, 6, 8});
+  expect_ticks(nice_ticks(0, 0.0037), {0, 0.001, 0.002, 0.003, 0.004});
+  expect_ticks(nice_ticks(0.31, 2.3, 4), {0, 0.5, 1, 1.5, 2, 2.5});  // 1.99 / 3 = 0.66 -> 0.5
+  const std::vector<double> one = nice_ticks(5, 5);  // a single value still gets a range around it
+  ASSERT_GE(one.size(), 3u);
+  EXPECT_LT(one.front(), 5.0);
+  EXPECT_GT(one.back(), 5.0);
+  try {
+    nice_ticks(1, 0);
+    FAIL() << "no error for lo > hi";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("nice_ticks: need a finite range lo <= hi, got [1, 0]"));
+  }
+  EXPECT_THROW(nice_ticks(0, NAN), Error);
+}
+
+TEST(FormatTick, DecimalsFollowTheStep) {
+  EXPECT_EQ(format_tick(20, 5), "20");
+  EXPECT_EQ(format_tick(2.5, 0.5), "2.5");
+  EXPECT_EQ(format_tick(0.004, 0.001), "0.004");
+  EXPECT_EQ(format_tick(-1e-17, 0.1), "0.0");  // no "-0.0" from rounding noise
+  EXPECT_EQ(format_tick(-0.6, 0.2), "-0.6");
+  EXPECT_THROW(format_tick(1, 0), Error);
+}
+
+TEST(LineChart, HasTheRequestedSizeAndIsNotBlank) {
+  Series s{"loss", {1, 2, 3, 4, 5}, {2.3, 1.2, 0.8, 0.6, 0.5}};
+  LineChartOptions o;
+  o.title = "Loss";
+  o.x_label = "epoch";
+  o.y_label = "loss";
+  const Image img = line_chart({s}, o);
+  ASSERT_EQ(img.width, 800u);
+  ASSERT_EQ(img.height, 500u);
+  ASSERT_EQ(img.rgb.size(), 800u * 500u * 3u);
+  std::size_t ink = 0, dark = 0;
+  for (std::size_t y = 0; y < img.height; ++y)
+    for (std::size_t x = 0; x < img.width; ++x) {
+      Rgb p = img.pixel(x, y);
+      ink += p != Rgb{255, 255, 255};
+      dark += p.r < 80 && p.g < 80 && p.b < 80;  // text
+    }
+  EXPECT_GT(ink, 800u * 500u / 50);  // grid, frame, text and the curve
+  EXPECT_LT(ink, 800u * 500u / 3);   // but mostly white
+  EXPECT_GT(dark, 500u);
+  EXPECT_EQ(img.pixel(0, 0), (Rgb{255, 255, 255}));
+  EXPECT_EQ(img.pixel(799, 499), (Rgb{255, 255, 255}));
+}
+
+// The curves pass through their data points, in their own colours, and nowhere else.
+TEST(LineChart, SeriesPixelsLieAtTheirDataPositions) {
+  Series flat{"", {0, 10}, {1, 1}}, diagonal{"", {0, 5, 10}, {0, 5, 10}};  // no names: no legend
+  LineChartOptions o;
+  o.max_points_with_markers = 0;
+  const Image img = line_chart({flat, diagonal}, o);
+  const ChartFrame f = chart_frame({flat, diagonal}, o);
+  for (double x : {2.0, 5.0, 8.0}) {
+    EXPECT_TRUE(colour_near(img, f.x_to_px(x), f.y_to_px(1), series_colour(0), 1)) << "flat at x=" << x;
+    EXPECT_TRUE(colour_near(img, f.x_to_px(x), f.y_to_px(x), series_colour(1), 1)) << "diagonal at x=" << x;
+  }
+  EXPECT_FALSE(colour_near(img, f.x_to_px(2), f.y_to_px(8), series_colour(0), 4));
+  EXPECT_FALSE(colour_near(img, f.x_to_px(2), f.y_to_px(8), series_colour(1), 4));
+  EXPECT_FALSE(colour_near(img, f.x_to_px(8), f.y_to_px(3), series_colour(1), 4));
+  EXPECT_NE(series_colour(0), series_colour(1));
+  // the frame encloses the data with a margin and ticks inside the range
+  EXPECT_LT(f.x_min, 0.0);
+  EXPECT_GT(f.x_max, 10.0);
+  expect_ticks(f.y_ticks, {0, 2, 4, 6, 8, 10});
+  EXPECT_GT(f.left, 30.0);
+  EXPECT_LT(f.right, 800.0);
+}
+
+TEST(LineChart, GapInTheDataBreaksTheLine) {
+  Series s{"", {0, 1, 2, 3, 4}, {0, 0, NAN, 0, 0}};
+  LineChartOptions o;
+  o.max_points_with_markers = 0;
+  o.y_min = -1, o.y_max = 1;
+  const Image img = line_chart({s}, o);
+  const ChartFrame f = chart_frame({s}, o);
+  EXPECT_EQ(f.y_min, -1.0);
+  EXPECT_EQ(f.y_max, 1.0);
+  EXPECT_TRUE(colour_near(img, f.x_to_px(0.5), f.y_to_px(0), series_colour(0), 1));
+  EXPECT_TRUE(colour_near(img, f.x_to_px(3.5), f.y_to_px(0), series_colour(0), 1));
+  EXPECT_FALSE(colour_near(img, f.x_to_px(2), f.y_to_px(0), series_colour(0), 3));
+}
+
+// Data rising from lower left to upper right leaves the upper-left corner free.
+TEST(LineChart, LegendGoesToAFreeCorner) {
+  Series s{"train accuracy", {0, 10}, {0, 10}};
+  LineChartOptions o;
+  o.max_points_with_markers = 0;
+  const Image img = line_chart({s}, o);
+  const ChartFrame f = chart_frame({s}, o);
+  auto swatch_in = [&](double x0, double x1, double y0, double y1) {
+    for (auto y = static_cast<std::size_t>(y0); y < static_cast<std::size_t>(y1); ++y) {
+      std::size_t run = 0;
+      for (auto x = static_cast<std::size_t>(x0); x < static_cast<std::size_t>(x1); ++x) {
+        run = img.pixel(x, y) == series_colour(0) ? run + 1 : 0;
+        if (run >= 20) return true;  // a horizontal stroke: the diagonal curve has none
+      }
+    }
+    return false;
+  };
+  const double mx = (f.left + f.right) / 2, my = (f.top + f.bottom) / 2;
+  EXPECT_TRUE(swatch_in(f.left, mx, f.top, my));
+  EXPECT_FALSE(swatch_in(mx, f.right, f.top, my));
+  EXPECT_FALSE(swatch_in(f.left, f.right, my, f.bottom));
+}
+
+TEST(LineChart, RejectsBadInput) {
+  EXPECT_THROW(line_chart({}), Error);
+  try {
+    line_chart({Series{"test", {1, 2, 3}, {1, 2}}});
+    FAIL() << "no error for mismatched sizes";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("line_chart: series 'test' has 3 x values but 2 y values"));
+  }
+  EXPECT_THROW(line_chart({Series{"nan", {1, 2}, {NAN, NAN}}}), Error);
+  LineChartOptions tiny;
+  tiny.width = 10;
+  EXPECT_THROW(line_chart({Series{"a", {1}, {1}}}, tiny), Error);
+  LineChartOptions upside_down;
+  upside_down.y_min = 1, upside_down.y_max = 0;
+  EXPECT_THROW(line_chart({Series{"a", {1}, {1}}}, upside_down), Error);
+}
+
+// Tile i at its layout position, upscaled by nearest neighbour (uniform blocks),
+// each tile normalised to its own min and max.
+TEST(ImageGrid, LayoutAndPerTileNormalisation) {
+  Tensor<double> tiles = xt::zeros<double>({3, 2, 3});
+  for (std::size_t k = 0; k < 6; ++k) tiles(0, k / 3, k % 3) = static_cast<double>(k);         // 0..5
+  for (std::size_t k = 0; k < 6; ++k) tiles(1, k / 3, k % 3) = 7.0;                            // constant
+  for (std::size_t k = 0; k < 6; ++k) tiles(2, k / 3, k % 3) = -100.0 + 10.0 * static_cast<double>(k);  // -100..-50
+  ImageGridOptions o;
+  o.columns = 2;
+  o.scale = 4;
+  const std::vector<std::string> names{"Bag", "Coat", "Ankle boot"};
+  const Image img = image_grid(tiles, names, o);
+  const GridLayout g = grid_layout(3, 2, 3, names, o);
+  ASSERT_EQ(img.width, g.width);
+  ASSERT_EQ(img.height, g.height);
+  EXPECT_EQ(g.tile_width, 12u);
+  EXPECT_EQ(g.tile_height, 8u);
+  EXPECT_EQ(g.origin_y(0), g.origin_y(1));   // two per row
+  EXPECT_GT(g.origin_x(1), g.origin_x(0) + g.tile_width);
+  EXPECT_GT(g.origin_y(2), g.origin_y(0) + g.tile_height);
+  EXPECT_EQ(g.origin_x(2), g.origin_x(0));
+
+  auto block = [&](std::size_t i, std::size_t r, std::size_t c) {
+    const std::size_t x = g.origin_x(i) + c * 4, y = g.origin_y(i) + r * 4;
+    for (std::size_t dy = 0; dy < 4; ++dy)
+      for (std::size_t dx = 0; dx < 4; ++dx) EXPECT_EQ(img.pixel(x + dx, y + dy), img.pixel(x, y));
+    return img.pixel(x, y).r;
+  };
+  const int expected0[] = {0, 51, 102, 153, 204, 255};  // round(255 k / 5)
+  for (std::size_t k = 0; k < 6; ++k) EXPECT_EQ(block(0, k / 3, k % 3), expected0[k]) << "k=" << k;
+  EXPECT_EQ(block(1, 1, 2), 128);  // a constant tile is mid-gray
+  EXPECT_EQ(block(2, 0, 0), 0);    // its own min, though all values are negative
+  EXPECT_EQ(block(2, 1, 2), 255);
+  // the caption sits below its tile: text ink in the band under tile 2
+  std::size_t ink = 0;
+  for (std::size_t y = g.origin_y(2) + g.tile_height + 2; y < g.origin_y(2) + g.cell_height; ++y)
+    for (std::size_t x = 0; x < img.width; ++x) ink += img.pixel(x, y).r < 80;
+  EXPECT_GT(ink, 40u);
+}
+
+TEST(ImageGrid, DivergingMapCentresZero) {
+  Tensor<float> tiles = {{{-1.0f, 0.0f, 2.0f}}};  // one 1x3 tile
+  ImageGridOptions o;
+  o.colormap = Colormap::diverging;
+  o.scale = 2;
+  const Image img = image_grid(tiles, {}, o);
+  const GridLayout g = grid_layout(1, 1, 3, {}, o);
+  const std::size_t x = g.origin_x(0), y = g.origin_y(0);
+  EXPECT_EQ(img.pixel(x + 4, y), (Rgb{103, 0, 31}));     // +max|v| -> darkest red
+  EXPECT_EQ(img.pixel(x + 2, y), (Rgb{247, 247, 247}));  // zero -> neutral
+  EXPECT_EQ(img.pixel(x, y), (Rgb{107, 172, 209}));      // -1/2 of max|v| -> t = 0.25, light blue
+  EXPECT_EQ(colormap_colour(Colormap::diverging, 0.0), (Rgb{5, 48, 97}));
+  EXPECT_EQ(colormap_colour(Colormap::gray, 0.5), (Rgb{128, 128, 128}));
+}
+
+TEST(ImageGrid, RejectsBadInput) {
+  try {
+    image_grid(Tensor<double>(xt::zeros<double>({4, 4})), {});
+    FAIL() << "no error for a rank-2 input";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("image_grid: expected tiles of shape (count, rows, cols), got (4, 4)"));
+  }
+  Tensor<double> tiles = xt::zeros<double>({2, 3, 3});
+  EXPECT_THROW(image_grid(tiles, {"only one"}), Error);
+  tiles(1, 2, 0) = NAN;
+  try {
+    image_grid(tiles, {});
+    FAIL() << "no error for NaN";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("image_grid: tile 1 has the non-finite value nan at (2, 0)"));
+  }
+}
+
+TEST(Text, DrawsInsideItsBoxAndReplacesNonAscii) {
+  EXPECT_EQ(text_width("", 2), 0u);
+  EXPECT_EQ(text_width("T-shirt/top", 2), 2 * text_width("T-shirt/top", 1));
+  EXPECT_EQ(text_width("\xc3\xa9\n\t", 1), text_width("????", 1));  // UTF-8 é, newline, tab
+  Image img = Image::filled(200, 60, {255, 255, 255});
+  const std::string text = "Ankle boot";
+  draw_text(img, 10, 20, text, {0, 0, 0}, 2);
+  const std::size_t w = text_width(text, 2), h = text_height(2);
+  std::size_t inside = 0, outside = 0;
+  for (std::size_t y = 0; y < img.height; ++y)
+    for (std::size_t x = 0; x < img.width; ++x) {
+      if (img.pixel(x, y) != Rgb{0, 0, 0}) continue;
+      (x >= 10 && x < 10 + w && y >= 20 && y < 20 + h ? inside : outside) += 1;
+    }
+  EXPECT_GT(inside, 100u);
+  EXPECT_EQ(outside, 0u);
+  draw_text(img, -50, -5, text, {0, 0, 0}, 2);  // clipped, not out of bounds
+  draw_text(img, 190, 55, text, {0, 0, 0}, 2);
+}
+
+}  // namespace
+}  // namespace tapegrad
