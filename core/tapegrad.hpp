@@ -1,9 +1,12 @@
 #pragma once
 // Everything a user needs: the tape, the ops, the losses, the optimizers.
+#include "core/compare.hpp"
 #include "core/error.hpp"
 #include "core/gradcheck.hpp"
 #include "core/tape.hpp"
 #include "core/tensor.hpp"
+#include "losses/hinge.hpp"
+#include "losses/softmax_cross_entropy.hpp"
 #include "ops/activation.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/indexing.hpp"
