@@ -73,9 +73,9 @@ TEST(Reduce, MaxForward3D) {
 }
 
 TEST(Reduce, LongRowsMatchReference) {
-  // lengths around the 8-lane and 128-block boundaries, reduced along the last
+  // lengths around the 8- and 32-lane and 128-block boundaries, reduced along the last
   // axis (contiguous rows) and along axis 0 (strided rows)
-  for (std::size_t n : {1u, 7u, 8u, 15u, 16u, 17u, 127u, 128u, 129u, 1000u}) {
+  for (std::size_t n : {1u, 7u, 8u, 15u, 16u, 17u, 63u, 64u, 65u, 97u, 127u, 128u, 129u, 1000u}) {
     SCOPED_TRACE("n = " + std::to_string(n));
     const Tensor<double> v = random_tensor({3, n}, 40 + n, -5.0, 5.0);
     Tape<double> t;
@@ -177,31 +177,38 @@ TYPED_TEST(MaxTies, AlongLeadingAxis) {
 }
 
 TYPED_TEST(MaxTies, ThreeWayTieInLongRow) {
-  // a row longer than 16 uses the 8-lane forward; ties in different lanes
+  // a row of 64 or more uses the 32-lane forward; ties in different lanes and in the tail
   using T = TypeParam;
-  Tensor<T> v = xt::arange<T>(0, 21) / T(10);
-  v(3) = v(12) = v(19) = T(5);
+  Tensor<T> v = xt::arange<T>(0, 100) / T(100);
+  v(3) = v(40) = v(98) = T(5);
   Parameter<T> p(v);
   Tape<T> t;
   t.backward(max(t.watch(p)) * T(3));
-  Tensor<T> expected = xt::zeros<T>({21});
-  expected(3) = expected(12) = expected(19) = T(1);
+  Tensor<T> expected = xt::zeros<T>({100});
+  expected(3) = expected(40) = expected(98) = T(1);
   EXPECT_TRUE(all_close(p.grad, expected, 0, 0));
 }
 
 TEST(Reduce, MaxPropagatesNaN) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
-  Tensor<double> v = random_tensor({2, 20}, 3);
-  v(0, 13) = nan;
+  // NaN inside the vectorised lanes, in the scalar tail, first, and nowhere
+  Tensor<double> v = random_tensor({4, 100}, 3);
+  v(0, 45) = nan;
+  v(1, 98) = nan;
+  v(2, 0) = nan;
   Parameter<double> p(v);
   Tape<double> t;
   Var<double> m = max(t.watch(p), 1);
-  EXPECT_TRUE(std::isnan(t.value(m)(0)));
-  EXPECT_FALSE(std::isnan(t.value(m)(1)));
-  EXPECT_TRUE(std::isnan(t.value(max(t.watch(p), 0))(13)));
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_TRUE(std::isnan(t.value(m)(i))) << "row " << i;
+  EXPECT_FALSE(std::isnan(t.value(m)(3)));
+  const Tensor<double>& cols = t.value(max(t.watch(p), 0));
+  EXPECT_TRUE(std::isnan(cols(45)));
+  EXPECT_TRUE(std::isnan(cols(0)));
+  EXPECT_FALSE(std::isnan(cols(1)));
+  EXPECT_TRUE(std::isnan(t.value(max(t.watch(p)))()));
   // the NaN is its row's maximum, so it takes the row's gradient
-  t.backward(m, Tensor<double>{5., 0.});
-  EXPECT_EQ(p.grad(0, 13), 5.0);
+  t.backward(m, Tensor<double>{5., 0., 0., 0.});
+  EXPECT_EQ(p.grad(0, 45), 5.0);
   EXPECT_EQ(xt::sum(xt::row(p.grad, 0))(), 5.0);
 }
 
