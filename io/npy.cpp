@@ -61,8 +61,8 @@ class HeaderParser {
       const std::string key = string_literal("a key");
       expect(':');
       int k = key == "descr" ? 0 : key == "fortran_order" ? 1 : key == "shape" ? 2 : -1;
-      if (k < 0) bad("unexpected key '" + key + "'");
-      if (seen[k]) bad("duplicate key '" + key + "'");
+      if (k < 0) bad("unexpected key '" + excerpt(key) + "'");
+      if (seen[k]) bad("duplicate key '" + excerpt(key) + "'");
       seen[k] = true;
       if (k == 0) {
         if (peek() == '[') fail("read_npy: ", path_, ": structured dtypes are not supported");
@@ -204,7 +204,7 @@ std::size_t NpyArray::size() const {
 
 std::size_t npy_item_size(const std::string& dtype) {
   Descr d{};
-  if (!parse_canonical(dtype, d)) fail("npy: unsupported dtype '", dtype, "'");
+  if (!parse_canonical(dtype, d)) fail("npy: unsupported dtype '", excerpt(dtype), "'");
   return d.size;
 }
 bool npy_is_float(const std::string& dtype) { return dtype == "<f4" || dtype == "<f8"; }
@@ -270,7 +270,7 @@ NpyArray read_npy(const std::string& path) {
     }
   }
   if (a.dtype.empty())
-    fail("read_npy: ", path, ": unsupported dtype '", descr,
+    fail("read_npy: ", path, ": unsupported dtype '", excerpt(descr),
          "' (supported: float32/64, int8/16/32/64, uint8/16/32/64, bool; either byte order)");
   const std::size_t item = npy_item_size(a.dtype);
 
@@ -305,7 +305,7 @@ NpyArray read_npy(const std::string& path) {
 
 void write_npy(const std::string& path, const NpyArray& a) {
   Descr d{};
-  if (!parse_canonical(a.dtype, d)) fail("write_npy: ", path, ": unsupported dtype '", a.dtype, "'");
+  if (!parse_canonical(a.dtype, d)) fail("write_npy: ", path, ": unsupported dtype '", excerpt(a.dtype), "'");
   if (a.data.size() != a.size() * d.size)
     fail("write_npy: ", path, ": ", a.data.size(), " data bytes do not match shape ", shape_str(a.shape), " of ",
          a.dtype);
@@ -406,7 +406,7 @@ IndexTensor npy_to_index(const NpyArray& a) {
   const std::string p = prefix(a, "npy_to_index");
   if (npy_is_float(a.dtype)) fail(p, "dtype ", a.dtype, " is not integral (labels need an integer dtype)");
   if (a.dtype == "|b1") fail(p, "dtype |b1 (bool) is a mask, not integer labels");
-  if (!npy_is_integer(a.dtype)) fail(p, "unsupported dtype '", a.dtype, "' for labels");
+  if (!npy_is_integer(a.dtype)) fail(p, "unsupported dtype '", excerpt(a.dtype), "' for labels");
   const std::size_t item = npy_item_size(a.dtype);
   if (a.data.size() != a.size() * item) fail(p, "data size does not match shape ", shape_str(a.shape));
   IndexTensor t(a.shape);
