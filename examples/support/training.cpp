@@ -1,0 +1,134 @@
+#include "support/training.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <random>
+#include <stdexcept>
+
+#include "io/idx.hpp"
+#include "io/plot.hpp"
+#include "io/png.hpp"
+
+namespace examples {
+
+const std::vector<std::string>& fashion_mnist_classes() {
+  static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                                 "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+  return names;
+}
+
+void copy_rows(const Tensor<float>& x, std::size_t begin, std::size_t n, Tensor<float>& buf) {
+  const std::size_t cols = x.size() / std::max<std::size_t>(x.shape()[0], 1);
+  if (buf.dimension() != 2 || buf.shape()[0] != n || buf.shape()[1] != cols) buf.resize({n, cols});
+  if (n) std::memcpy(buf.data(), x.data() + begin * cols, n * cols * sizeof(float));
+}
+
+Data load_data(const std::string& dir, std::size_t limit) {
+  tapegrad::Dataset d = tapegrad::load_fashion_mnist(dir.empty() ? tapegrad::default_fashion_mnist_dir() : dir);
+  Data out;
+  const std::size_t n = d.train_images.shape()[0];
+  if (limit > 0 && limit < n) {
+    copy_rows(d.train_images, 0, limit, out.train_x);
+    out.train_y = IndexTensor::from_shape({limit});
+    std::copy(d.train_labels.data(), d.train_labels.data() + limit, out.train_y.data());
+  } else {
+    out.train_x = std::move(d.train_images);
+    out.train_y = std::move(d.train_labels);
+  }
+  out.test_x = std::move(d.test_images);
+  out.test_y = std::move(d.test_labels);
+  out.mean = tapegrad::center(out.train_x, out.test_x);
+  return out;
+}
+
+std::size_t count_correct(const Tensor<float>& scores, const IndexTensor& labels, std::size_t offset) {
+  const std::size_t n = scores.shape()[0], c = scores.shape()[1];
+  const float* s = scores.data();
+  std::size_t correct = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* row = s + i * c;
+    std::size_t best = 0;
+    for (std::size_t j = 1; j < c; ++j)
+      if (row[j] > row[best]) best = j;
+    correct += static_cast<std::int64_t>(best) == labels(offset + i);
+  }
+  return correct;
+}
+
+Tensor<float> normal_tensor(const Shape& shape, double stddev, std::uint64_t seed) {
+  Tensor<float> t = Tensor<float>::from_shape(shape);
+  std::mt19937_64 rng(seed);
+  // u in (0, 1]: 53 random bits, shifted off zero so log(u) is finite.
+  auto uniform = [&rng] { return (static_cast<double>(rng() >> 11) + 1.0) * 0x1.0p-53; };
+  const double two_pi = 6.283185307179586;
+  float* p = t.data();
+  for (std::size_t k = 0; k < t.size(); k += 2) {
+    const double r = std::sqrt(-2.0 * std::log(uniform())), a = two_pi * uniform();
+    p[k] = static_cast<float>(stddev * r * std::cos(a));
+    if (k + 1 < t.size()) p[k + 1] = static_cast<float>(stddev * r * std::sin(a));
+  }
+  return t;
+}
+
+namespace {
+class ConstantLR : public tapegrad::LrSchedule {
+ public:
+  explicit ConstantLR(double lr) : lr_(lr) {}
+  double lr_at(std::int64_t) const override { return lr_; }
+
+ private:
+  double lr_;
+};
+}  // namespace
+
+std::unique_ptr<tapegrad::LrSchedule> make_schedule(const std::string& kind, double lr, std::int64_t total_steps,
+                                                    std::int64_t step_size, double gamma) {
+  if (kind == "cosine") return std::make_unique<tapegrad::CosineLR>(lr, std::max<std::int64_t>(total_steps, 1));
+  if (kind == "step") return std::make_unique<tapegrad::StepLR>(lr, std::max<std::int64_t>(step_size, 1), gamma);
+  return std::make_unique<ConstantLR>(lr);
+}
+
+void add_history(JsonObject& report, const History& h) {
+  report.set("epochs", static_cast<std::int64_t>(h.loss.size()));
+  report.set("loss", h.loss);
+  report.set("epoch_seconds", h.epoch_seconds);
+  report.set("train_accuracy_per_epoch", h.train_accuracy);
+  report.set("test_accuracy_per_epoch", h.test_accuracy);
+}
+
+void ensure_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir))
+    throw std::runtime_error(dir + ": cannot create the output directory" + (ec ? ": " + ec.message() : ""));
+}
+
+std::vector<std::string> write_curves(const std::string& dir, const std::string& prefix, const History& h,
+                                      const std::string& loss_name) {
+  std::vector<double> epochs;
+  for (std::size_t e = 0; e < h.loss.size(); ++e) epochs.push_back(static_cast<double>(e + 1));
+  const std::string loss_path = (std::filesystem::path(dir) / (prefix + "_loss.png")).string();
+  const std::string acc_path = (std::filesystem::path(dir) / (prefix + "_accuracy.png")).string();
+
+  tapegrad::LineChartOptions lo;
+  lo.title = prefix + ": training loss per epoch";
+  lo.x_label = "epoch";
+  lo.y_label = loss_name;
+  tapegrad::write_png(loss_path, tapegrad::line_chart({{"train loss", epochs, h.loss}}, lo));
+
+  tapegrad::LineChartOptions ao;
+  ao.title = prefix + ": accuracy per epoch";
+  ao.x_label = "epoch";
+  ao.y_label = "accuracy";
+  tapegrad::write_png(acc_path, tapegrad::line_chart({{"train", epochs, h.train_accuracy},
+                                                      {"test", epochs, h.test_accuracy}},
+                                                     ao));
+  return {loss_path, acc_path};
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace examples

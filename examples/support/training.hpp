@@ -1,0 +1,93 @@
+#pragma once
+// The pieces every training example shares: loading and centring Fashion-MNIST,
+// chunked evaluation under NoGrad, seeded initialisation, learning-rate
+// schedules by name, per-epoch history, and the pictures and report of a run.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tapegrad.hpp"
+#include "optim/schedule.hpp"
+#include "support/json.hpp"
+
+namespace examples {
+
+using tapegrad::IndexTensor;
+using tapegrad::Shape;
+using tapegrad::Tape;
+using tapegrad::Tensor;
+using tapegrad::Var;
+
+// The ten Fashion-MNIST classes, in label order.
+const std::vector<std::string>& fashion_mnist_classes();
+
+struct Data {
+  Tensor<float> train_x, test_x;  // N × 784, centred by the training mean
+  IndexTensor train_y, test_y;
+  Tensor<float> mean;  // 784: the training mean that was subtracted
+};
+
+// Loads Fashion-MNIST from dir (empty: the default location), keeps the first
+// `limit` training rows when limit > 0 (for quick runs), and subtracts the
+// per-pixel mean of the kept training rows from both sets.
+Data load_data(const std::string& dir, std::size_t limit);
+
+// Copies rows [begin, begin + n) of x (rows contiguous) into buf, shaped n × cols.
+void copy_rows(const Tensor<float>& x, std::size_t begin, std::size_t n, Tensor<float>& buf);
+
+// Rows of scores (N × C) whose largest score (the first, on a tie) is at the
+// label labels[offset + row].
+std::size_t count_correct(const Tensor<float>& scores, const IndexTensor& labels, std::size_t offset = 0);
+
+// The accuracy of `forward` (Var x -> Var scores) over all of (x, y), in chunks
+// of `chunk` rows on `tape` under NoGrad; `buf` is reused between calls.
+template <class Forward>
+double evaluate(Tape<float>& tape, const Tensor<float>& x, const IndexTensor& y, Forward&& forward,
+                Tensor<float>& buf, std::size_t chunk = 10000) {
+  const std::size_t n = x.shape()[0];
+  if (n == 0) return 0;
+  tapegrad::NoGrad<float> no_grad(tape);
+  std::size_t correct = 0;
+  for (std::size_t begin = 0; begin < n; begin += chunk) {
+    const std::size_t rows = std::min(chunk, n - begin);
+    copy_rows(x, begin, rows, buf);
+    tape.clear();
+    const Var<float> scores = forward(tape.constant(buf));
+    correct += count_correct(tape.value(scores), y, begin);
+  }
+  tape.clear();
+  return static_cast<double>(correct) / static_cast<double>(n);
+}
+
+// N(0, stddev²) entries from (seed): Box–Muller over std::mt19937_64, our own
+// transform, so runs are identical across standard libraries.
+Tensor<float> normal_tensor(const Shape& shape, double stddev, std::uint64_t seed);
+
+// lr(t) for step t of `total_steps`: "cosine" (to 0 at the end), "step" (× gamma
+// every step_size steps) or "constant".
+std::unique_ptr<tapegrad::LrSchedule> make_schedule(const std::string& kind, double lr, std::int64_t total_steps,
+                                                    std::int64_t step_size, double gamma);
+
+struct History {
+  std::vector<double> loss;  // mean training loss over each epoch's batches
+  std::vector<double> train_accuracy, test_accuracy;  // evaluated after each epoch
+  std::vector<double> epoch_seconds;  // training time only (no evaluation)
+};
+
+// Adds epochs, loss, epoch_seconds and the per-epoch accuracies to a report.
+void add_history(JsonObject& report, const History& h);
+
+// Creates dir and its parents if missing; throws std::runtime_error naming it.
+void ensure_dir(const std::string& dir);
+
+// Writes <dir>/<prefix>_loss.png and <dir>/<prefix>_accuracy.png (train and
+// test per epoch) and returns their paths.
+std::vector<std::string> write_curves(const std::string& dir, const std::string& prefix, const History& h,
+                                      const std::string& loss_name);
+
+// Seconds since t0 on the steady clock.
+double seconds_since(std::chrono::steady_clock::time_point t0);
+
+}  // namespace examples
