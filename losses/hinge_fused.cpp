@@ -6,6 +6,7 @@
 //
 // The row kernels are xsimd loops over contiguous row-major data. The true
 // class is skipped by running each kernel on [0, y) and (y, C).
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -107,19 +108,36 @@ T wrong_max(const T* s, std::size_t c, std::size_t y) {
   return max_of(s, y + 1, c, max_of(s, 0, y, -std::numeric_limits<T>::infinity()));
 }
 
-// Crammer–Singer: each tied maximum among the wrong classes gets share, the rest 0.
+// Crammer–Singer: share to each wrong class j ∈ [b, e) with s_j = m (the tied maxima),
+// 0 to the others; written (Fresh) or added into g.
 template <bool Fresh, class T>
 void cs_spread(const T* s, T* g, std::size_t b, std::size_t e, T m, T share) {
-  for (std::size_t j = b; j < e; ++j) {
+  using B = Batch<T>;
+  const B vm(m), vshare(share), zero(T(0));
+  std::size_t j = b;
+  for (; j + B::size <= e; j += B::size) {
+    const B d = xsimd::select(B::load_unaligned(s + j) == vm, vshare, zero);
+    if (Fresh)
+      d.store_unaligned(g + j);
+    else
+      (B::load_unaligned(g + j) + d).store_unaligned(g + j);
+  }
+  for (; j < e; ++j) {
     const T d = s[j] == m ? share : T(0);
     g[j] = Fresh ? d : g[j] + d;
   }
 }
 
+// How many j ∈ [b, e) have s_j = m.
 template <class T>
-std::size_t count_ties(const T* s, std::size_t c, std::size_t y, T m) {
-  std::size_t n = 0;
-  for (std::size_t j = 0; j < c; ++j) n += (j != y && s[j] == m);
+std::size_t count_equal(const T* s, std::size_t b, std::size_t e, T m) {
+  using B = Batch<T>;
+  const B vm(m), one(T(1)), zero(T(0));
+  B acc(T(0));  // exact: counts stay far below 2^24
+  std::size_t j = b;
+  for (; j + B::size <= e; j += B::size) acc += xsimd::select(B::load_unaligned(s + j) == vm, one, zero);
+  std::size_t n = static_cast<std::size_t>(lane_sum(acc));
+  for (; j < e; ++j) n += s[j] == m;
   return n;
 }
 
@@ -184,9 +202,14 @@ void backward_rows(HingeKind kind, const T* s, const Layout& l, T delta, const T
     } else {
       const T m = wrong_max(row, l.c, y);
       const T dz = slope<P>((m - sy) + delta) * gi;
-      const T share = dz == T(0) ? T(0) : dz / static_cast<T>(count_ties(row, l.c, y, m));
-      cs_spread<Fresh>(row, grow, 0, y, m, share);
-      cs_spread<Fresh>(row, grow, y + 1, l.c, m, share);
+      if (dz != T(0)) {
+        const std::size_t ties = count_equal(row, 0, y, m) + count_equal(row, y + 1, l.c, m);
+        const T share = dz / static_cast<T>(ties);
+        cs_spread<Fresh>(row, grow, 0, y, m, share);
+        cs_spread<Fresh>(row, grow, y + 1, l.c, m, share);
+      } else if (Fresh) {  // no violation: the row's gradient is 0
+        std::fill(grow, grow + l.c, T(0));
+      }
       dy = -dz;
     }
     grow[y] = Fresh ? dy : grow[y] + dy;

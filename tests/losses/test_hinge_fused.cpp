@@ -3,6 +3,11 @@
 // buffer reuse, and every error.
 #include <gmock/gmock.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <new>
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -10,6 +15,27 @@
 #include "losses/hinge.hpp"
 #include "losses/reference.hpp"
 #include "support/support.hpp"
+
+// Counts heap allocations made while `counting` is set: the executable's operator
+// new and posix_memalign (behind xsimd's aligned allocator, i.e. every tensor
+// buffer) are replaced; the count is read only around a steady-state step.
+namespace {
+std::atomic<long> g_allocations{0};
+std::atomic<bool> g_counting{false};
+}  // namespace
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+extern "C" int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t rounded = (n + alignment - 1) / alignment * alignment;  // aligned_alloc's contract
+  *out = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
+  return *out ? 0 : ENOMEM;
+}
 
 namespace tapegrad {
 namespace {
@@ -294,6 +320,38 @@ TEST(HingeFused, EmptyBatchAndSingleClass) {
     EXPECT_EQ(o.value(), 0.0);
     EXPECT_TRUE(all_close(o.grad, xt::zeros<double>({2, 1}), 0, 0));
   }
+}
+
+TEST(HingeFused, SteadyStateStepAllocatesNothing) {
+  // watch, loss, backward, clear: once the record buffers are warm, a step of the
+  // same shape allocates nothing (labels and weights are assigned into them)
+  const Tensor<double> s = random_tensor({64, 40}, 3);
+  const IndexTensor y = random_labels(64, 40, 4);
+  const Tensor<double> w = random_tensor({40}, 5, 0.5, 2.0);
+  const Tensor<double> seed = random_tensor({64}, 6);
+  for (HingeKind kind : {WW, CS})
+    for (Reduction red : {Reduction::mean, Reduction::none}) {
+      Parameter<double> p(s);
+      Tape<double> t;
+      long during = -1;
+      for (int step = 0; step < 3; ++step) {
+        if (step == 2) {
+          g_allocations = 0;
+          g_counting = true;
+        }
+        const Var<double> v = multiclass_hinge(t.watch(p), y, opts(kind, 2, red), &w);
+        if (red == Reduction::none)
+          t.backward(v, seed);
+        else
+          t.backward(v);
+        t.clear();
+        if (step == 2) {
+          g_counting = false;
+          during = g_allocations;
+        }
+      }
+      EXPECT_EQ(during, 0) << "kind " << int(kind) << " reduction " << int(red);
+    }
 }
 
 // ---- errors ------------------------------------------------------------------

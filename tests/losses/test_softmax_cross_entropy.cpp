@@ -3,6 +3,11 @@
 // gradcheck, buffer reuse and errors.
 #include <gmock/gmock.h>
 
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <new>
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -11,6 +16,27 @@
 #include "losses/reference.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "support/support.hpp"
+
+// Counts heap allocations made while `counting` is set: the executable's operator
+// new and posix_memalign (behind xsimd's aligned allocator, i.e. every tensor
+// buffer) are replaced; the count is read only around a steady-state step.
+namespace {
+std::atomic<long> g_allocations{0};
+std::atomic<bool> g_counting{false};
+}  // namespace
+void* operator new(std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+extern "C" int posix_memalign(void** out, std::size_t alignment, std::size_t n) {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1, std::memory_order_relaxed);
+  const std::size_t rounded = (n + alignment - 1) / alignment * alignment;  // aligned_alloc's contract
+  *out = std::aligned_alloc(alignment, rounded == 0 ? alignment : rounded);
+  return *out ? 0 : ENOMEM;
+}
 
 namespace tapegrad {
 namespace {
@@ -202,6 +228,28 @@ TEST(SoftmaxCrossEntropy, EmptyBatch) {
   const Tensor<double> s = Tensor<double>::from_shape({0, 3});
   EXPECT_EQ(run(true, s, IndexTensor::from_shape({0}), Reduction::sum).value(), 0.0);
   EXPECT_EQ(run(false, s, IndexTensor::from_shape({0}), Reduction::none).value.size(), 0u);
+}
+
+TEST(SoftmaxCrossEntropy, SteadyStateStepAllocatesNothing) {
+  const Tensor<double> s = random_tensor({64, 40}, 41);
+  const IndexTensor y = random_labels(64, 40, 42);
+  const Tensor<double> w = random_tensor({40}, 43, 0.5, 2.0);
+  Parameter<double> p(s);
+  Tape<double> t;
+  long during = -1;
+  for (int step = 0; step < 3; ++step) {
+    if (step == 2) {
+      g_allocations = 0;
+      g_counting = true;
+    }
+    t.backward(softmax_cross_entropy(t.watch(p), y, Reduction::mean, &w));
+    t.clear();
+    if (step == 2) {
+      g_counting = false;
+      during = g_allocations;
+    }
+  }
+  EXPECT_EQ(during, 0);
 }
 
 std::string error_of(bool fused, const Tensor<double>& s, const IndexTensor& y, Reduction red = Reduction::mean,
