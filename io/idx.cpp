@@ -107,9 +107,18 @@ IdxBytes read_idx(const std::string& path, std::size_t rank) {
   }
   if (absurd) fail("read_idx: '", path, "': absurd dimensions ", shape_str(out.dims), " (zero or over 2 GiB)");
 
-  out.data.resize(static_cast<std::size_t>(total));
-  const std::size_t got = f.read(out.data.data(), out.data.size());
-  if (got != out.data.size())
+  // Grow the buffer as the data arrives (16 MiB, then doubling, capped at the
+  // total): a 14-byte file that claims 2 GiB must not make us allocate 2 GiB.
+  std::size_t got = 0;
+  while (got < total) {
+    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(total - got, std::size_t(1) << 24));
+    out.data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(total, std::max(2 * got, got + want))));
+    out.data.resize(got + want);
+    const std::size_t r = f.read(out.data.data() + got, want);
+    got += r;
+    if (r < want) break;
+  }
+  if (got != total)
     fail("read_idx: '", path, "': short read: dimensions ", shape_str(out.dims), " need ", total,
          " data bytes, the file holds ", got);
   unsigned char extra;
