@@ -16,8 +16,6 @@
 #include <string>
 
 #include "core/tapegrad.hpp"
-#include "io/plot.hpp"
-#include "io/png.hpp"
 #include "support/cli.hpp"
 #include "support/json.hpp"
 #include "support/progress.hpp"
@@ -61,23 +59,6 @@ double l2_term(const Parameter<float>& w, double reg) {
   double s = 0;
   for (float v : w.value) s += static_cast<double>(v) * v;
   return 0.5 * reg * s;
-}
-
-std::string write_templates(const std::string& dir, const Parameter<float>& w) {
-  const std::size_t d = w.value.shape()[0], c = w.value.shape()[1];
-  const std::size_t side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(d))));
-  if (side * side != d) return "";  // not square images: no picture
-  Tensor<float> tiles = Tensor<float>::from_shape({c, side, side});
-  for (std::size_t k = 0; k < c; ++k)
-    for (std::size_t i = 0; i < d; ++i) tiles.data()[k * d + i] = w.value(i, k);
-  ImageGridOptions o;
-  o.columns = 5;
-  o.scale = 6;
-  o.colormap = Colormap::diverging;
-  o.title = "train_svm: class templates (columns of W; red raises the score, blue lowers it)";
-  const std::string path = (std::filesystem::path(dir) / "train_svm_templates.png").string();
-  write_png(path, image_grid(tiles, examples::fashion_mnist_classes(), o));
-  return path;
 }
 
 int run(const Settings& s) {
@@ -160,8 +141,10 @@ int run(const Settings& s) {
   std::vector<std::string> pictures;
   if (!s.out.empty()) {
     pictures = examples::write_curves(s.out, "train_svm", h, s.loss + " hinge + L2");
-    const std::string templates = write_templates(s.out, w);
-    if (!templates.empty()) pictures.push_back(templates);
+    const std::string templates = (std::filesystem::path(s.out) / "train_svm_templates.png").string();
+    if (examples::write_columns_as_images(templates, w.value, c, examples::fashion_mnist_classes(),
+                                          "train_svm: class templates (columns of W)", 5))
+      pictures.push_back(templates);
   }
   const double total_seconds = examples::seconds_since(t_start);
   if (!s.report.empty()) {

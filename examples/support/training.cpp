@@ -127,6 +127,28 @@ std::vector<std::string> write_curves(const std::string& dir, const std::string&
   return {loss_path, acc_path};
 }
 
+bool write_columns_as_images(const std::string& path, const Tensor<float>& w, std::size_t count,
+                             const std::vector<std::string>& names, const std::string& title, std::size_t columns) {
+  const std::size_t d = w.shape()[0], k = w.shape()[1];
+  const std::size_t side = static_cast<std::size_t>(std::lround(std::sqrt(static_cast<double>(d))));
+  if (side * side != d || count == 0) return false;
+  count = std::min(count, k);
+  Tensor<float> tiles = Tensor<float>::from_shape({count, side, side});
+  for (std::size_t c = 0; c < count; ++c)
+    for (std::size_t i = 0; i < d; ++i) tiles.data()[c * d + i] = w(i, c);
+  std::vector<std::string> captions = names;
+  if (captions.empty())
+    for (std::size_t c = 0; c < count; ++c) captions.push_back(std::to_string(c));
+  captions.resize(count);
+  tapegrad::ImageGridOptions o;
+  o.columns = columns;
+  o.scale = 6;
+  o.colormap = tapegrad::Colormap::diverging;
+  o.title = title;
+  tapegrad::write_png(path, tapegrad::image_grid(tiles, captions, o));
+  return true;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }

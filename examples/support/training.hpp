@@ -87,6 +87,13 @@ void ensure_dir(const std::string& dir);
 std::vector<std::string> write_curves(const std::string& dir, const std::string& prefix, const History& h,
                                       const std::string& loss_name);
 
+// Columns [0, count) of w (d × k, d a square number) as a grid of sqrt(d)² images
+// in a diverging colour map (0 white: for mean-centred inputs, a weight of 0 means
+// "no different from the mean image"), captioned by names (or the column index).
+// Returns false, writing nothing, when d is not a square.
+bool write_columns_as_images(const std::string& path, const Tensor<float>& w, std::size_t count,
+                             const std::vector<std::string>& names, const std::string& title, std::size_t columns);
+
 // Seconds since t0 on the steady clock.
 double seconds_since(std::chrono::steady_clock::time_point t0);
 
