@@ -438,6 +438,10 @@ void apply_checkpoint(const Checkpoint<T>& c, const std::vector<Parameter<T>*>& 
     for (const NamedTensor<T>& o : c.optimizer.tensors)
       if (std::none_of(now.tensors.begin(), now.tensors.end(), [&](const NamedTensor<T>& t) { return t.name == o.name; }))
         fail(where, "the checkpoint holds optimizer state '", o.name, "', which ", opt->name(), " does not have");
+    for (std::size_t k = 0; k < now.tensors.size(); ++k)  // same names: the order is what save writes
+      if (c.optimizer.tensors[k].name != now.tensors[k].name)
+        fail(where, "optimizer state ", k, " is '", c.optimizer.tensors[k].name, "' where save_checkpoint writes '",
+             now.tensors[k].name, "' (entries reordered)");
     if (c.optimizer.steps < 0) fail(where, "negative optimizer step count ", c.optimizer.steps);
     if (!std::isfinite(c.optimizer.lr) || c.optimizer.lr < 0) fail(where, "invalid learning rate ", c.optimizer.lr);
     try {
