@@ -81,11 +81,26 @@ const char* dtype_of() {
   return sizeof(T) == 4 ? "<f4" : "<f8";
 }
 
+// A string from the file, made printable (\xNN) and cut short, for error messages.
+std::string shown(const std::string& s) {
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  std::size_t k = 0;
+  for (; k < s.size() && out.size() < 80; ++k) {
+    const auto c = static_cast<unsigned char>(s[k]);
+    if (c >= 0x20 && c < 0x7f && c != '\\')
+      out += char(c);
+    else
+      out += std::string("\\x") + hex[c >> 4] + hex[c & 15];
+  }
+  return k < s.size() ? out + "..." : out;
+}
+
 void check_name(const std::string& where, const std::string& what, const std::string& name) {
   if (name.empty()) fail(where, what, " has no name (checkpoints store tensors by name)");
   if (name.size() > kMaxName) fail(where, what, " has a name of ", name.size(), " characters (at most ", kMaxName, ")");
   for (char c : name)
-    if (c < 0x20 || c > 0x7e) fail(where, what, " '", name, "' has a name with a byte outside printable ASCII");
+    if (c < 0x20 || c > 0x7e) fail(where, what, " '", shown(name), "' has a name with a byte outside printable ASCII");
 }
 
 std::uint32_t entries_checksum(const std::vector<Entry>& es) {
@@ -159,15 +174,15 @@ std::vector<Entry> unzip(const char* p, std::size_t n, const std::string& where)
     std::string name(p + pos + kCentral, name_len);
     pos += kCentral + name_len;
     if (name.size() < 4 || name.compare(name.size() - 4, 4, ".npy") != 0)
-      fail(where, "ZIP entry '", name, "' is not a .npy array");
+      fail(where, "ZIP entry '", shown(name), "' is not a .npy array");
     name.resize(name.size() - 4);
     if (local > cd_offset || cd_offset - local < kLocal + name_len || cd_offset - local - kLocal - name_len < size)
-      fail(where, "ZIP entry '", name, "' (", size, " bytes at offset ", local,
+      fail(where, "ZIP entry '", shown(name), "' (", size, " bytes at offset ", local,
            ") lies outside the file's entries: truncated or corrupted");
     const char* data = p + local + kLocal + name_len;
     const std::uint32_t actual = crc_of(data, size);
     if (actual != crc)
-      fail(where, "ZIP entry '", name, "' fails its CRC-32 check (stored ", crc, ", computed ", actual,
+      fail(where, "ZIP entry '", shown(name), "' fails its CRC-32 check (stored ", crc, ", computed ", actual,
            "): the file is corrupted");
     es.push_back({name, std::string(data, size)});
   }
@@ -186,7 +201,7 @@ std::vector<Entry> unzip(const char* p, std::size_t n, const std::string& where)
 // requires the header to be exactly the one npy_header() makes of them.
 NpyArray unnpy(const Entry& e, const std::string& where) {
   const std::string& b = e.bytes;
-  const std::string what = "entry '" + e.name + "': ";
+  const std::string what = "entry '" + shown(e.name) + "': ";
   if (b.size() < 10 || b.compare(0, 8, std::string("\x93NUMPY\x01\x00", 8)) != 0)
     fail(where, what, "not a version 1.0 .npy array");
   const std::size_t header_len = get(b.data() + 8, 2);
@@ -209,7 +224,7 @@ NpyArray unnpy(const Entry& e, const std::string& where) {
   static const char* const allowed[] = {"<f4", "<f8", "<i8", "<u8", "|u1"};
   if (std::find(std::begin(allowed), std::end(allowed), a.dtype) == std::end(allowed) ||
       npy_header(a.dtype, a.shape) != b.substr(0, 10 + header_len))
-    fail(where, what, "malformed or unexpected .npy header \"", text.substr(0, 80), "\"");
+    fail(where, what, "malformed or unexpected .npy header \"", shown(text), "\"");
   std::size_t count = 1;  // each dimension below 10^12 and the rank below 33: check before multiplying
   for (std::size_t d : a.shape) {
     if (d != 0 && count > b.size() / d) count = b.size() + 1;
@@ -286,10 +301,10 @@ class Reader {
   NpyArray take(const std::string& name, const char* dtype, int rank) {
     if (k_ == es_.size()) fail(where_, "entry '", name, "' is missing");
     if (es_[k_].name != name)
-      fail(where_, "expected entry '", name, "' but found '", es_[k_].name, "'");
+      fail(where_, "expected entry '", name, "' but found '", shown(es_[k_].name), "'");
     NpyArray a = unnpy(es_[k_++], where_);
     if (a.dtype != dtype || (rank >= 0 && a.shape.size() != std::size_t(rank)))
-      fail(where_, "entry '", es_[k_ - 1].name, "' is ", a.dtype, " of shape ", shape_str(a.shape), ", expected ",
+      fail(where_, "entry '", shown(es_[k_ - 1].name), "' is ", a.dtype, " of shape ", shape_str(a.shape), ", expected ",
            dtype, rank == 0 ? " of shape ()" : rank == 1 ? " of rank 1" : "");
     return a;
   }
@@ -309,7 +324,7 @@ template <class T>
 Checkpoint<T> decode(const char* bytes, std::size_t size, const std::string& where) {
   Reader r(unzip(bytes, size, where), where);
   if (r.name() != "__tapegrad__")
-    fail(where, "the first entry is '", r.name(), "', not '__tapegrad__': not a tapegrad checkpoint");
+    fail(where, "the first entry is '", shown(r.name()), "', not '__tapegrad__': not a tapegrad checkpoint");
   const NpyArray h = r.take("__tapegrad__", "<i8", 1);
   if (h.shape[0] < 2 || scalar_of<std::int64_t>(h) != kCheckpointMagic)
     fail(where, "'__tapegrad__' does not start with the checkpoint magic: not a tapegrad checkpoint");
@@ -358,7 +373,7 @@ Checkpoint<T> decode(const char* bytes, std::size_t size, const std::string& whe
       c.optimizer.tensors.push_back(std::move(t));
     }
   }
-  if (!r.done()) fail(where, "unexpected entry '", r.name(), "'");
+  if (!r.done()) fail(where, "unexpected entry '", shown(r.name()), "'");
   return c;
 }
 
@@ -395,7 +410,7 @@ void apply_checkpoint(const Checkpoint<T>& c, const std::vector<Parameter<T>*>& 
                       const std::string& source, const std::string& expected_model_name) {
   const std::string where = "load_checkpoint: " + source + ": ";
   if (!expected_model_name.empty() && c.meta.model_name != expected_model_name)
-    fail(where, "the checkpoint is of model '", c.meta.model_name, "', not '", expected_model_name, "'");
+    fail(where, "the checkpoint is of model '", shown(c.meta.model_name), "', not '", expected_model_name, "'");
   std::vector<const Tensor<T>*> src;
   for (std::size_t i = 0; i < params.size(); ++i) {
     if (!params[i]) fail(where, "parameter ", i, " is a null pointer");
@@ -419,7 +434,7 @@ void apply_checkpoint(const Checkpoint<T>& c, const std::vector<Parameter<T>*>& 
   if (opt) {
     if (!c.has_optimizer) fail(where, "holds no optimizer state (it was saved without an optimizer)");
     if (c.optimizer_name != opt->name())
-      fail(where, "the optimizer state is ", c.optimizer_name, "'s, but the optimizer is ", opt->name());
+      fail(where, "the optimizer state is ", shown(c.optimizer_name), "'s, but the optimizer is ", opt->name());
     const auto& ps = opt->params();
     for (std::size_t i = 0; i < std::max(ps.size(), c.optimizer_params.size()); ++i)
       if (i >= ps.size() || i >= c.optimizer_params.size() || ps[i]->name != c.optimizer_params[i])

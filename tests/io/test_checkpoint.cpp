@@ -184,6 +184,8 @@ TEST_F(CheckpointTest, AdamRoundTripInDoubleWithMetadata) {
   }
   const CheckpointMeta saved{std::string("m\xc3\xa9tier\n\0x", 10), -3, 0xFFFFFFFFFFFFFFFFull};
   save_checkpoint<double>(path("adam.npz"), a.params(), &opt_a, saved);
+  EXPECT_THAT([&] { load_checkpoint<double>(path("adam.npz"), b.params(), &opt_b, "other"); },
+              ThrowsMessage<Error>(HasSubstr("the checkpoint is of model 'm\\xc3\\xa9tier\\x0a\\x00x', not 'other'")));
   const CheckpointMeta meta = load_checkpoint<double>(path("adam.npz"), b.params(), &opt_b);
   EXPECT_EQ(meta.model_name, saved.model_name);
   EXPECT_EQ(meta.epoch, -3);
