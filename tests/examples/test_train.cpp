@@ -1,0 +1,373 @@
+// Runs the built training examples as subprocesses on a small slice of
+// Fashion-MNIST: a short train_svm run writes a valid JSON report with the
+// documented keys and its pictures, the same seed gives the same numbers, bad
+// options exit 2 and bad data exit 1, each with one stderr line. Quick smoke runs
+// of train_mlp, gradient_audit and tape_graph check their outputs.
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/support.hpp"
+
+extern char** environ;
+
+namespace tapegrad {
+namespace {
+
+namespace fs = std::filesystem;
+
+#ifdef TAPEGRAD_TRAIN_SVM_PATH
+const char* const kSvm = TAPEGRAD_TRAIN_SVM_PATH;
+const char* const kMlp = TAPEGRAD_TRAIN_MLP_PATH;
+const char* const kAudit = TAPEGRAD_GRADIENT_AUDIT_PATH;
+const char* const kGraph = TAPEGRAD_TAPE_GRAPH_PATH;
+#else
+const char* const kSvm = nullptr;  // examples not built: the tests skip
+const char* const kMlp = nullptr;
+const char* const kAudit = nullptr;
+const char* const kGraph = nullptr;
+#endif
+
+// ---- a strict little JSON reader, enough to validate the reports ------------
+struct Json {
+  enum Kind { null, boolean, number, string, array, object } kind = null;
+  double num = 0;
+  std::string str;
+  std::vector<Json> items;
+  std::map<std::string, Json> fields;
+  bool has(const std::string& k) const { return fields.count(k) != 0; }
+  const Json& at(const std::string& k) const { return fields.at(k); }
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(const std::string& text) : s_(text) {}
+  // Throws std::runtime_error at the first syntax error or trailing text.
+  Json parse() {
+    Json v = value();
+    space();
+    if (pos_ != s_.size()) error("trailing text");
+    return v;
+  }
+
+ private:
+  [[noreturn]] void error(const std::string& what) const {
+    throw std::runtime_error("JSON: " + what + " at offset " + std::to_string(pos_));
+  }
+  void space() {
+    while (pos_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
+  }
+  bool eat(char c) {
+    space();
+    if (pos_ < s_.size() && s_[pos_] == c) return ++pos_, true;
+    return false;
+  }
+  bool word(const char* w) {
+    const std::string t = w;
+    if (s_.compare(pos_, t.size(), t) != 0) return false;
+    pos_ += t.size();
+    return true;
+  }
+  std::string string_literal() {
+    if (!eat('"')) error("expected a string");
+    std::string out;
+    while (pos_ < s_.size() && s_[pos_] != '"') {
+      char c = s_[pos_++];
+      if (static_cast<unsigned char>(c) < 0x20) error("control character in a string");
+      if (c == '\\') {
+        if (pos_ >= s_.size()) error("truncated escape");
+        c = s_[pos_++];
+        if (c == 'u') {
+          if (pos_ + 4 > s_.size()) error("truncated \\u escape");
+          c = static_cast<char>(std::stoi(s_.substr(pos_, 4), nullptr, 16));
+          pos_ += 4;
+        } else if (c == 'n') {
+          c = '\n';
+        } else if (c != '"' && c != '\\' && c != '/') {
+          error("unsupported escape");
+        }
+      }
+      out += c;
+    }
+    if (!eat('"')) error("unterminated string");
+    return out;
+  }
+  Json value() {
+    space();
+    Json v;
+    if (pos_ >= s_.size()) error("unexpected end");
+    const char c = s_[pos_];
+    if (c == '{') {
+      v.kind = Json::object;
+      ++pos_;
+      if (eat('}')) return v;
+      do {
+        const std::string k = string_literal();
+        if (v.fields.count(k)) error("duplicate key " + k);
+        if (!eat(':')) error("expected ':'");
+        v.fields[k] = value();
+      } while (eat(','));
+      if (!eat('}')) error("expected '}'");
+    } else if (c == '[') {
+      v.kind = Json::array;
+      ++pos_;
+      if (eat(']')) return v;
+      do v.items.push_back(value());
+      while (eat(','));
+      if (!eat(']')) error("expected ']'");
+    } else if (c == '"') {
+      v.kind = Json::string;
+      v.str = string_literal();
+    } else if (word("null")) {
+      v.kind = Json::null;
+    } else if (word("true") || word("false")) {
+      v.kind = Json::boolean;
+      v.num = s_[pos_ - 1] == 'e' && s_[pos_ - 2] == 'u';
+    } else {
+      const char* begin = s_.c_str() + pos_;
+      char* end = nullptr;
+      v.kind = Json::number;
+      v.num = std::strtod(begin, &end);
+      if (end == begin || (c != '-' && !std::isdigit(static_cast<unsigned char>(c)))) error("bad value");
+      pos_ += static_cast<std::size_t>(end - begin);
+    }
+    return v;
+  }
+  const std::string& s_;
+  std::size_t pos_ = 0;
+};
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Train : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!kSvm) GTEST_SKIP() << "examples not built (TAPEGRAD_BUILD_EXAMPLES=OFF)";
+    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    dir_ = fs::path(::testing::TempDir()) / ("tapegrad_train_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+  }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  // Runs `tool args...` inside the test's directory, capturing stdout and stderr.
+  Result run(const char* tool, const std::vector<std::string>& args) const {
+    std::vector<std::string> full = {tool};
+    full.insert(full.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : full) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const std::string out = path("stdout.txt"), err = path("stderr.txt");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const fs::path cwd = fs::current_path();
+    fs::current_path(dir_);
+    pid_t pid = 0;
+    const int spawned = posix_spawn(&pid, tool, &actions, nullptr, argv.data(), environ);
+    fs::current_path(cwd);
+    posix_spawn_file_actions_destroy(&actions);
+    Result r;
+    if (spawned != 0) {
+      ADD_FAILURE() << "cannot run " << tool;
+      return r;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = slurp(out);
+    r.err = slurp(err);
+    fs::remove(out);
+    fs::remove(err);
+    return r;
+  }
+
+  // A short train_svm run on the first `limit` training images; returns the report.
+  Json train_svm(const std::string& report, std::vector<std::string> extra = {}, int limit = 3000) const {
+    std::vector<std::string> args = {"--epochs", "2", "--limit", std::to_string(limit), "--report", report};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const Result r = run(kSvm, args);
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("test accuracy"), std::string::npos) << r.out;
+    return JsonReader(slurp(path(report))).parse();
+  }
+
+  // The report text without the timing lines, which differ between runs.
+  std::string without_timings(const std::string& file) const {
+    std::istringstream in(slurp(path(file)));
+    std::string line, kept;
+    while (std::getline(in, line))
+      if (line.find("seconds\"") == std::string::npos) kept += line + "\n";
+    return kept;
+  }
+
+  void expect_one_line_error(const Result& r, int code, const std::string& prefix, const std::string& mentions) const {
+    EXPECT_EQ(r.code, code) << r.err;
+    EXPECT_EQ(r.err.rfind(prefix, 0), 0u) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;
+  }
+
+  fs::path dir_;
+};
+
+bool is_png(const fs::path& p) {
+  const std::string head = slurp(p).substr(0, 8);
+  return head == std::string("\x89PNG\r\n\x1a\n", 8);
+}
+
+TEST_F(Train, SvmReportHasTheDocumentedKeysAndPictures) {
+  const Json r = train_svm("report.json", {"--out", "pictures/nested"});
+  ASSERT_EQ(r.kind, Json::object);
+  for (const char* key : {"test_accuracy", "train_accuracy", "epochs", "epoch_seconds", "loss", "settings", "seed"})
+    EXPECT_TRUE(r.has(key)) << key;
+  EXPECT_EQ(r.at("epochs").num, 2);
+  EXPECT_EQ(r.at("seed").num, 0);
+  // 3000 images, 2 epochs: far better than chance (0.1), short of the full run.
+  EXPECT_GT(r.at("test_accuracy").num, 0.6);
+  EXPECT_LE(r.at("test_accuracy").num, 1.0);
+  EXPECT_GT(r.at("train_accuracy").num, 0.6);
+  EXPECT_EQ(r.at("train_examples").num, 3000);
+  EXPECT_EQ(r.at("test_examples").num, 10000);
+  ASSERT_EQ(r.at("epoch_seconds").items.size(), 2u);
+  ASSERT_EQ(r.at("loss").items.size(), 2u);
+  for (const Json& t : r.at("epoch_seconds").items) EXPECT_GT(t.num, 0);
+  // the hinge loss falls from epoch 1 to epoch 2 and is positive
+  EXPECT_GT(r.at("loss").items[0].num, r.at("loss").items[1].num);
+  EXPECT_GT(r.at("loss").items[1].num, 0);
+  EXPECT_EQ(r.at("test_accuracy_per_epoch").items.back().num, r.at("test_accuracy").num);
+  const Json& s = r.at("settings");
+  EXPECT_EQ(s.at("loss").str, "crammer-singer");
+  EXPECT_EQ(s.at("batch_size").num, 256);
+  EXPECT_EQ(s.at("limit").num, 3000);
+  EXPECT_EQ(s.at("schedule").str, "cosine");
+  for (const char* png : {"train_svm_loss.png", "train_svm_accuracy.png", "train_svm_templates.png"})
+    EXPECT_TRUE(is_png(dir_ / "pictures/nested" / png)) << png;
+  // atomic writes leave no temporary files behind
+  for (const auto& e : fs::recursive_directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+}
+
+TEST_F(Train, SvmSameSeedSameNumbersOtherSeedOtherNumbers) {
+  const std::vector<std::string> extra = {"--loss", "weston-watkins", "--seed", "7", "--quiet"};
+  train_svm("a.json", extra);
+  train_svm("b.json", extra);
+  const std::string a = without_timings("a.json"), b = without_timings("b.json");
+  EXPECT_NE(a.find("\"loss\": ["), std::string::npos) << a;
+  EXPECT_EQ(a, b);
+  train_svm("c.json", {"--loss", "weston-watkins", "--seed", "8", "--quiet"});
+  EXPECT_NE(a, without_timings("c.json"));
+}
+
+TEST_F(Train, SvmBadOptionsExit2WithOneLine) {
+  struct Bad {
+    std::vector<std::string> args;
+    std::string mentions;  // what the one stderr line must name
+  };
+  const std::vector<Bad> bad = {{{"--epochs", "0"}, "--epochs"},
+                                {{"--loss", "softmax"}, "softmax"},
+                                {{"--bogus"}, "--bogus"},
+                                {{"--lr", "abc"}, "abc"},
+                                {{"--epochs"}, "needs a value"},
+                                {{"stray"}, "stray"},
+                                {{"--lr", "nan"}, "--lr"},
+                                {{"--seed", "-1"}, "--seed"},
+                                {{"--quiet=yes"}, "--quiet"},
+                                {{"--batch-size", "1.5"}, "--batch-size"},
+                                {{"--epochs", "2", "--epochs", "3"}, "twice"},
+                                {{"--schedule", "linear"}, "linear"}};
+  for (const Bad& b : bad) {
+    std::vector<std::string> args = {"--report", "r.json"};
+    args.insert(args.end(), b.args.begin(), b.args.end());
+    const Result r = run(kSvm, args);
+    expect_one_line_error(r, 2, "train_svm: ", b.mentions);
+    EXPECT_EQ(r.out, "");
+    EXPECT_FALSE(fs::exists(path("r.json"))) << b.mentions;
+  }
+}
+
+TEST_F(Train, SvmBadDataExits1WithOneLine) {
+  expect_one_line_error(run(kSvm, {"--data", path("missing")}), 1, "train_svm: ", "missing");
+  fs::create_directories(path("bad"));
+  std::ofstream(path("bad/train-images-idx3-ubyte")) << "not an idx file";
+  const Result r = run(kSvm, {"--data", path("bad"), "--report", "r.json", "--quiet"});
+  expect_one_line_error(r, 1, "train_svm: ", "bad");
+  EXPECT_FALSE(fs::exists(path("r.json")));
+}
+
+TEST_F(Train, SvmHelpExits0) {
+  const Result r = run(kSvm, {"--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_EQ(r.out.rfind("usage: train_svm", 0), 0u) << r.out;
+  for (const char* opt : {"--loss", "--seed", "--data", "--report", "--out", "--limit", "--schedule"})
+    EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(Train, MlpShortRunReports) {
+  const Result r = run(kMlp, {"--epochs", "1", "--limit", "2000", "--batch-size", "32", "--hidden", "32", "--report",
+                                "m.json", "--quiet"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  const Json j = JsonReader(slurp(path("m.json"))).parse();
+  EXPECT_EQ(j.at("tool").str, "train_mlp");
+  EXPECT_EQ(j.at("settings").at("hidden").num, 32);
+  EXPECT_GT(j.at("test_accuracy").num, 0.6);
+  EXPECT_EQ(j.at("loss").items.size(), 1u);
+  expect_one_line_error(run(kMlp, {"--hidden", "0"}), 2, "train_mlp: ", "--hidden");
+}
+
+TEST_F(Train, GradientAuditAgreesAndExplainsTheKink) {
+  const Result r = run(kAudit, {"--synthetic"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  // both hinge forms at the kink: naive, fused and tape identical; gradcheck skips
+  std::size_t at = 0, count = 0;
+  while ((at = r.out.find("naive == fused == tape bit for bit: yes", at)) != std::string::npos) ++count, ++at;
+  EXPECT_EQ(count, 2u) << r.out;
+  EXPECT_NE(r.out.find("2 skipped at kinks"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("slope from the right +1.000, from the left +0.000; central = mean +0.500"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
+}
+
+TEST_F(Train, TapeGraphPrintsRecordsAndWritesDot) {
+  const Result r = run(kGraph, {"--out", "g.dot"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("#3   matmul           (4, 5)     #0, #1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("multiclass_hinge ()"), std::string::npos) << r.out;
+  const std::string dot = slurp(path("g.dot"));
+  EXPECT_EQ(dot.rfind("digraph tape {", 0), 0u) << dot;
+  EXPECT_NE(dot.find("n0 -> n3;"), std::string::npos) << dot;
+  EXPECT_NE(dot.find("n1 -> n3;"), std::string::npos) << dot;
+}
+
+}  // namespace
+}  // namespace tapegrad
