@@ -225,12 +225,10 @@ NpyArray unnpy(const Entry& e, const std::string& where) {
   if (std::find(std::begin(allowed), std::end(allowed), a.dtype) == std::end(allowed) ||
       npy_header(a.dtype, a.shape) != b.substr(0, 10 + header_len))
     fail(where, what, "malformed or unexpected .npy header \"", shown(text), "\"");
-  std::size_t count = 1;  // each dimension below 10^12 and the rank below 33: check before multiplying
-  for (std::size_t d : a.shape) {
-    if (d != 0 && count > b.size() / d) count = b.size() + 1;
-    count = d == 0 ? 0 : count * d;
-    if (count == 0) break;
-  }
+  // The element count, saturated at "more than the entry's bytes" so that it never overflows.
+  std::size_t count = std::find(a.shape.begin(), a.shape.end(), 0) == a.shape.end() ? 1 : 0;
+  for (std::size_t d : a.shape)
+    if (count) count = count > b.size() / d ? b.size() + 1 : count * d;
   const std::size_t item = npy_item_size(a.dtype), have = b.size() - 10 - header_len;
   if (count > have / item || count * item != have)
     fail(where, what, "shape ", shape_str(a.shape), " of ", a.dtype, " does not match its ", have, " data bytes");

@@ -374,6 +374,9 @@ TEST_F(CheckpointTest, ConsistentEditsAreCaughtByVersionMagicAndChecksum) {
   EXPECT_THAT(load_edit(header + 16, 9, es[0]), HasSubstr("the header lists 9 entries but the archive holds 12"));
   EXPECT_THAT(load_edit(es[4].data + 128, 'q', es[4]), HasSubstr("checksum mismatch"));
   EXPECT_THAT(load_edit(es[4].data + 12, 'x', es[4], true), HasSubstr("entry 'param/W': malformed or unexpected .npy header"));
+  const std::size_t dim = full.find("(2, 2)", es[4].data);  // W's shape in its .npy header
+  EXPECT_THAT(load_edit(dim + 1, '9', es[4], true),
+              HasSubstr("entry 'param/W': shape (9, 2) of <f4 does not match its 16 data bytes"));
   EXPECT_THAT(load_edit(es[4].data + 128, 'q', es[4], true), HasSubstr("no error"));  // the helper itself is right
   EXPECT_EQ(opt.steps(), 3);
 }
