@@ -38,6 +38,7 @@ struct Settings {
   double margin = 1.0;
   std::int64_t seed = 0;
   std::int64_t limit = 0;
+  std::int64_t threads = 1;
   std::string data, report, out;
   bool quiet = false;
 };
@@ -67,6 +68,7 @@ struct Mlp {
 
 int run(const Settings& s) {
   const auto t_start = std::chrono::steady_clock::now();
+  const int threads = examples::set_blas_threads(static_cast<int>(s.threads));
   if (!s.out.empty()) examples::ensure_dir(s.out);
   examples::Data data = examples::load_data(s.data, static_cast<std::size_t>(s.limit));
   const std::size_t n = data.train_x.shape()[0], d = data.train_x.shape()[1], c = 10;
@@ -91,7 +93,7 @@ int run(const Settings& s) {
                                                 s.step_epochs * static_cast<std::int64_t>(steps_per_epoch), s.gamma);
 
   Tape<float> tape, eval_tape;
-  Tensor<float> eval_buf;
+  Parameter<float> eval_buf(Tensor<float>(), "X");
   const auto predict = [&](const Var<float>& x) { return net.forward(eval_tape, x); };
   examples::ProgressBar bar(s.quiet);
   History h;
@@ -163,6 +165,7 @@ int run(const Settings& s) {
         .set("margin", s.margin)
         .set("init", "he")
         .set("seed", s.seed)
+        .set("blas_threads", static_cast<std::int64_t>(threads))
         .set("limit", s.limit)
         .set("data", s.data.empty() ? default_fashion_mnist_dir() : s.data);
     examples::JsonObject report;
@@ -203,6 +206,7 @@ int main(int argc, char** argv) {
     args.add_int("--seed", &s.seed, "seed of the initialisation and batch order", 0, INT64_MAX);
     args.add_string("--data", &s.data, "DIR", "Fashion-MNIST directory (default $TAPEGRAD_FASHION_MNIST_DIR or "
                     "/usr/share/datasets/fashion-mnist)");
+    args.add_int("--threads", &s.threads, "BLAS threads (OpenBLAS; 0: the library's default)", 0, 1024);
     args.add_int("--limit", &s.limit, "train on the first N examples only (0: all)", 0, INT64_MAX);
     args.add_string("--report", &s.report, "FILE", "write a JSON report of the run");
     args.add_string("--out", &s.out, "DIR", "write the PNG pictures there (created if missing)");

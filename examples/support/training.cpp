@@ -1,5 +1,7 @@
 #include "support/training.hpp"
 
+#include <dlfcn.h>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -54,6 +56,15 @@ std::size_t count_correct(const Tensor<float>& scores, const IndexTensor& labels
     correct += static_cast<std::int64_t>(best) == labels(offset + i);
   }
   return correct;
+}
+
+int set_blas_threads(int n) {
+  using Set = void (*)(int);
+  using Get = int (*)();
+  const auto set = reinterpret_cast<Set>(::dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  const auto get = reinterpret_cast<Get>(::dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  if (set && n > 0) set(n);
+  return get ? get() : 0;
 }
 
 Tensor<float> normal_tensor(const Shape& shape, double stddev, std::uint64_t seed) {

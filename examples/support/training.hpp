@@ -42,24 +42,31 @@ void copy_rows(const Tensor<float>& x, std::size_t begin, std::size_t n, Tensor<
 std::size_t count_correct(const Tensor<float>& scores, const IndexTensor& labels, std::size_t offset = 0);
 
 // The accuracy of `forward` (Var x -> Var scores) over all of (x, y), in chunks
-// of `chunk` rows on `tape` under NoGrad; `buf` is reused between calls.
+// of `chunk` rows on `tape` under NoGrad. Each chunk is copied once, into
+// `buf`'s value, which the tape then reads in place (a watched Parameter under
+// NoGrad needs no gradient and is not copied, unlike tape.constant).
 template <class Forward>
 double evaluate(Tape<float>& tape, const Tensor<float>& x, const IndexTensor& y, Forward&& forward,
-                Tensor<float>& buf, std::size_t chunk = 10000) {
+                tapegrad::Parameter<float>& buf, std::size_t chunk = 10000) {
   const std::size_t n = x.shape()[0];
   if (n == 0) return 0;
   tapegrad::NoGrad<float> no_grad(tape);
   std::size_t correct = 0;
   for (std::size_t begin = 0; begin < n; begin += chunk) {
     const std::size_t rows = std::min(chunk, n - begin);
-    copy_rows(x, begin, rows, buf);
+    copy_rows(x, begin, rows, buf.value);
     tape.clear();
-    const Var<float> scores = forward(tape.constant(buf));
+    const Var<float> scores = forward(tape.watch(buf));
     correct += count_correct(tape.value(scores), y, begin);
   }
   tape.clear();
   return static_cast<double>(correct) / static_cast<double>(n);
 }
+
+// Sets the BLAS library's thread count when it is OpenBLAS (looked up at run
+// time, so any BLAS links); n <= 0 leaves it alone. Returns the count in force,
+// or 0 when unknown.
+int set_blas_threads(int n);
 
 // N(0, stddev²) entries from (seed): Box–Muller over std::mt19937_64, our own
 // transform, so runs are identical across standard libraries.
