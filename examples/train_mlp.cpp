@@ -77,7 +77,7 @@ struct Mlp {
 int run(const Settings& s) {
   const auto t_start = std::chrono::steady_clock::now();
   const int threads = examples::set_blas_threads(static_cast<int>(s.threads));
-  if (!s.out.empty()) examples::ensure_dir(s.out);
+  examples::prepare_outputs(s.out, s.report);
   examples::Data data = examples::load_data(s.data, static_cast<std::size_t>(s.limit));
   const std::size_t n = data.train_x.shape()[0], d = data.train_x.shape()[1], c = 10;
   const auto seed = static_cast<std::uint64_t>(s.seed);

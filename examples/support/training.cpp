@@ -115,6 +115,15 @@ void ensure_dir(const std::string& dir) {
     throw std::runtime_error(dir + ": cannot create the output directory" + (ec ? ": " + ec.message() : ""));
 }
 
+void prepare_outputs(const std::string& out_dir, const std::string& report_file) {
+  if (!out_dir.empty()) ensure_dir(out_dir);
+  if (report_file.empty()) return;
+  if (std::filesystem::is_directory(report_file))
+    throw std::runtime_error(report_file + ": is a directory, not a report file name");
+  const std::filesystem::path parent = std::filesystem::path(report_file).parent_path();
+  if (!parent.empty()) ensure_dir(parent.string());
+}
+
 std::vector<std::string> write_curves(const std::string& dir, const std::string& prefix, const History& h,
                                       const std::string& loss_name) {
   std::vector<double> epochs;

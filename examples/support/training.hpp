@@ -88,6 +88,10 @@ void add_history(JsonObject& report, const History& h);
 
 // Creates dir and its parents if missing; throws std::runtime_error naming it.
 void ensure_dir(const std::string& dir);
+// Before any work: creates the --out directory and the --report file's directory
+// (either may be empty: not asked for), so a bad path fails in a second, not
+// after training.
+void prepare_outputs(const std::string& out_dir, const std::string& report_file);
 
 // Writes <dir>/<prefix>_loss.png and <dir>/<prefix>_accuracy.png (train and
 // test per epoch) and returns their paths.

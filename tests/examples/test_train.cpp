@@ -322,6 +322,16 @@ TEST_F(Train, SvmBadDataExits1WithOneLine) {
   EXPECT_FALSE(fs::exists(path("r.json")));
 }
 
+// Output paths are checked before the data are loaded or any training is done.
+TEST_F(Train, SvmUnusableOutputPathsExit1BeforeTraining) {
+  fs::create_directories(path("a_dir"));
+  expect_one_line_error(run(kSvm, {"--report", "a_dir"}), 1, "train_svm: ", "a_dir: is a directory");
+  std::ofstream(path("a_file")) << "x";
+  const Result r = run(kSvm, {"--out", "a_file/pictures"});
+  expect_one_line_error(r, 1, "train_svm: ", "a_file/pictures");
+  EXPECT_EQ(r.out, "");
+}
+
 TEST_F(Train, SvmHelpExits0) {
   const Result r = run(kSvm, {"--help"});
   EXPECT_EQ(r.code, 0);
