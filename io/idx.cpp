@@ -107,12 +107,14 @@ IdxBytes read_idx(const std::string& path, std::size_t rank) {
   }
   if (absurd) fail("read_idx: '", path, "': absurd dimensions ", shape_str(out.dims), " (zero or over 2 GiB)");
 
-  // Grow the buffer as the data arrives (1 MiB, then doubling, capped at the
-  // total): a 14-byte file that claims 2 GiB must not make us allocate 2 GiB.
+  // Grow the buffer as the data arrives, reading chunks of 1 MiB, then as much
+  // as already arrived (few gzread calls for a real file): a 14-byte file that
+  // claims 2 GiB must not make us allocate 2 GiB.
   std::size_t got = 0;
   while (got < total) {
-    const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(total - got, std::size_t(1) << 20));
-    out.data.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(total, std::max(2 * got, got + want))));
+    const std::size_t want =
+        static_cast<std::size_t>(std::min<std::uint64_t>(total - got, std::max<std::size_t>(got, std::size_t(1) << 20)));
+    out.data.reserve(got + want);
     out.data.resize(got + want);
     const std::size_t r = f.read(out.data.data() + got, want);
     got += r;
