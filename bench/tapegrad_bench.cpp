@@ -18,14 +18,14 @@ namespace {
 Tensor<float> random_matrix(std::size_t rows, std::size_t cols, std::uint64_t seed, float scale = 1.0f) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<float> n(0.0f, scale);
-  Tensor<float> t({rows, cols});
+  Tensor<float> t = Tensor<float>::from_shape({rows, cols});
   for (auto& v : t) v = n(rng);
   return t;
 }
 
 IndexTensor random_labels(std::size_t n, std::size_t classes, std::uint64_t seed) {
   std::mt19937_64 rng(seed);
-  IndexTensor y({n});
+  IndexTensor y = IndexTensor::from_shape({n});
   for (auto& v : y) v = static_cast<std::int64_t>(rng() % classes);
   return y;
 }
@@ -100,7 +100,7 @@ void matmul_forward(benchmark::State& state, std::size_t n) {
 
 void sgemm_raw(benchmark::State& state, std::size_t n) {
   const Tensor<float> a = random_matrix(n, n, 6), b = random_matrix(n, n, 7);
-  Tensor<float> c({n, n});
+  Tensor<float> c = Tensor<float>::from_shape({n, n});
   const int m = static_cast<int>(n);
   for (auto _ : state) {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, m, m, 1.0f, a.data(), m, b.data(), m, 0.0f,
