@@ -14,7 +14,7 @@ int main() {
   const Tensor<double> x = {{0.5, -1.2, 0.3}, {1.1, 0.4, -0.7}, {-0.3, 0.8, 1.5}, {0.9, -0.1, 0.2}};
   const IndexTensor y = {0, 2, 1, 0};
   Parameter<double> w(Tensor<double>{{0.2, -0.5, 0.1}, {-0.3, 0.4, 0.6}, {0.7, -0.2, -0.4}}, "W");
-  Parameter<double> b(Tensor<double>{0.05, -0.1, 0.02}, "b");
+  Parameter<double> b(Tensor<double>{0.05, -0.08, 0.02}, "b");
 
   Tape<double> tape;
   Var<double> scores = matmul(tape.constant(x), tape.watch(w)) + tape.watch(b);
