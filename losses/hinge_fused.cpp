@@ -56,7 +56,7 @@ T ww_terms(const T* s, std::size_t b, std::size_t e, T sy, T delta) {
     const B z = xsimd::max((B::load_unaligned(s + j) - vsy) + vd, zero);
     acc += P == 1 ? z : z * z;
   }
-  T total = lane_sum(acc);
+  T total = e - b >= B::size ? lane_sum(acc) : T(0);  // rows shorter than a batch skip the lane reduction
   for (; j < e; ++j) total += term<P>((s[j] - sy) + delta);
   return total;
 }
@@ -77,7 +77,7 @@ T ww_grads(const T* s, T* g, std::size_t b, std::size_t e, T sy, T delta, T gi) 
       (B::load_unaligned(g + j) + d).store_unaligned(g + j);
     acc += d;
   }
-  T total = lane_sum(acc);
+  T total = e - b >= B::size ? lane_sum(acc) : T(0);  // rows shorter than a batch skip the lane reduction
   for (; j < e; ++j) {
     const T d = slope<P>((s[j] - sy) + delta) * gi;
     g[j] = Fresh ? d : g[j] + d;
@@ -136,7 +136,7 @@ std::size_t count_equal(const T* s, std::size_t b, std::size_t e, T m) {
   B acc(T(0));  // exact: counts stay far below 2^24
   std::size_t j = b;
   for (; j + B::size <= e; j += B::size) acc += xsimd::select(B::load_unaligned(s + j) == vm, one, zero);
-  std::size_t n = static_cast<std::size_t>(lane_sum(acc));
+  std::size_t n = e - b >= B::size ? static_cast<std::size_t>(lane_sum(acc)) : 0;
   for (; j < e; ++j) n += s[j] == m;
   return n;
 }

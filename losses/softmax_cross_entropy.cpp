@@ -61,7 +61,7 @@ T sum_exp(const T* s, std::size_t c, T m, T* e) {
     if (e) x.store_unaligned(e + j);
     acc += x;
   }
-  T total = lane_sum(acc);
+  T total = c >= B::size ? lane_sum(acc) : T(0);  // short rows skip the lane reduction
   for (; j < c; ++j) {
     const T x = std::exp(s[j] - m);
     if (e) e[j] = x;
