@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cctype>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -15,16 +14,17 @@
 #include <memory>
 
 #include "core/error.hpp"
+#include "io/npy_header.hpp"
 
 namespace tapegrad {
+
+using detail::npy_excerpt;
 
 namespace {
 
 // NpyArray holds native bytes, and the canonical dtypes say '<': one and the same
 // only on a little-endian host (x86-64, AArch64), which is all tapegrad targets.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "io/npy assumes a little-endian host");
-constexpr std::size_t kMaxHeader = 1 << 20;  // NumPy itself refuses headers over 10000 bytes by default
-constexpr std::size_t kMaxRank = 64;
 
 // Where a dtype's descr parts go: kind ('f', 'i', 'u', 'b') and item size.
 struct Descr {
@@ -39,110 +39,6 @@ bool parse_canonical(const std::string& d, Descr& out) {
   out = {d[1], static_cast<std::size_t>(d[2] - '0')};
   return true;
 }
-
-// The header text, made printable and cut short, for error messages.
-std::string excerpt(const std::string& h) {
-  std::string s;
-  for (char c : h.substr(0, 80)) s += (c >= 32 && c < 127) ? c : '?';
-  return h.size() > 80 ? s + "..." : s;
-}
-
-// A recursive-descent reader for the header's Python dict literal, e.g.
-// {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }
-class HeaderParser {
- public:
-  HeaderParser(const std::string& text, const std::string& path) : s_(text), path_(path) {}
-
-  void parse(std::string& descr, bool& fortran, Shape& shape) {
-    bool seen[3] = {false, false, false};
-    expect('{');
-    while (true) {
-      if (peek() == '}') break;
-      const std::string key = string_literal("a key");
-      expect(':');
-      int k = key == "descr" ? 0 : key == "fortran_order" ? 1 : key == "shape" ? 2 : -1;
-      if (k < 0) bad("unexpected key '" + excerpt(key) + "'");
-      if (seen[k]) bad("duplicate key '" + excerpt(key) + "'");
-      seen[k] = true;
-      if (k == 0) {
-        if (peek() == '[') fail("read_npy: ", path_, ": structured dtypes are not supported");
-        descr = string_literal("the descr string");
-      } else if (k == 1) {
-        fortran = boolean();
-      } else {
-        shape = tuple();
-      }
-      if (peek() == ',') {
-        ++pos_;
-        continue;
-      }
-      if (peek() != '}') bad("expected ',' or '}'");
-    }
-    ++pos_;
-    for (; pos_ < s_.size(); ++pos_)
-      if (!std::strchr(" \t\r\n", s_[pos_]) && s_[pos_] != '\0') bad("unexpected text after '}'");
-    for (int k = 0; k < 3; ++k)
-      if (!seen[k])
-        fail("read_npy: ", path_, ": malformed header: missing key '",
-             k == 0 ? "descr" : k == 1 ? "fortran_order" : "shape", "' in \"", excerpt(s_), "\"");
-  }
-
- private:
-  [[noreturn]] void bad(const std::string& what) const {
-    fail("read_npy: ", path_, ": malformed header: ", what, " at offset ", pos_, " in \"", excerpt(s_), "\"");
-  }
-  char peek() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n')) ++pos_;
-    return pos_ < s_.size() ? s_[pos_] : '\0';
-  }
-  void expect(char c) {
-    if (peek() != c) bad(std::string("expected '") + c + "'");
-    ++pos_;
-  }
-  std::string string_literal(const char* what) {
-    const char q = peek();
-    if (q != '\'' && q != '"') bad(std::string("expected ") + what);
-    const std::size_t end = s_.find(q, pos_ + 1);
-    if (end == std::string::npos) bad("unterminated string");
-    std::string v = s_.substr(pos_ + 1, end - pos_ - 1);
-    pos_ = end + 1;
-    return v;
-  }
-  bool boolean() {
-    peek();
-    for (const char* word : {"True", "False"})
-      if (s_.compare(pos_, std::strlen(word), word) == 0) {
-        pos_ += std::strlen(word);
-        return word[0] == 'T';
-      }
-    bad("fortran_order must be True or False");
-  }
-  Shape tuple() {
-    Shape shape;
-    expect('(');
-    while (peek() != ')') {
-      if (peek() == '-') bad("negative dimension");
-      if (!std::isdigit(static_cast<unsigned char>(peek()))) bad("expected a dimension");
-      std::uint64_t d = 0;
-      while (pos_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_]))) {
-        const unsigned digit = static_cast<unsigned>(s_[pos_++] - '0');
-        if (d > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) bad("dimension too large");
-        d = d * 10 + digit;
-      }
-      if (pos_ < s_.size() && s_[pos_] == 'L') ++pos_;  // Python 2 long literal: (3L, 4L)
-      shape.push_back(static_cast<std::size_t>(d));
-      if (shape.size() > kMaxRank) bad("rank above " + std::to_string(kMaxRank));
-      if (peek() == ',') ++pos_;
-      else if (peek() != ')') bad("expected ',' or ')' in shape");
-    }
-    ++pos_;
-    return shape;
-  }
-
-  const std::string& s_;
-  const std::string& path_;
-  std::size_t pos_ = 0;
-};
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
@@ -204,7 +100,7 @@ std::size_t NpyArray::size() const {
 
 std::size_t npy_item_size(const std::string& dtype) {
   Descr d{};
-  if (!parse_canonical(dtype, d)) fail("npy: unsupported dtype '", excerpt(dtype), "'");
+  if (!parse_canonical(dtype, d)) fail("npy: unsupported dtype '", npy_excerpt(dtype), "'");
   return d.size;
 }
 bool npy_is_float(const std::string& dtype) { return dtype == "<f4" || dtype == "<f8"; }
@@ -243,17 +139,17 @@ NpyArray read_npy(const std::string& path) {
     header_len |= (std::size_t(pre[10]) << 16) | (std::size_t(pre[11]) << 24);
     offset = 12;
   }
-  if (header_len > kMaxHeader) fail("read_npy: ", path, ": implausible header length ", header_len);
+  if (header_len > detail::kNpyMaxHeader) fail("read_npy: ", path, ": implausible header length ", header_len);
   if (offset + header_len > file_size)
     fail("read_npy: ", path, ": truncated header: it claims ", header_len, " bytes but the file has ",
          file_size - offset, " after the prelude");
   std::string header(header_len, '\0');
   read_exact(&header[0], header_len, "the header");
 
-  std::string descr;
-  bool fortran = false;
-  Shape shape;
-  HeaderParser(header, path).parse(descr, fortran, shape);
+  detail::NpyHeader parsed = detail::parse_npy_header(header, path);
+  const std::string& descr = parsed.descr;
+  const bool fortran = parsed.fortran_order;
+  Shape& shape = parsed.shape;
 
   // Canonicalise the byte order: '<', '>', '=' (native) and, for one byte, '|'.
   NpyArray a;
@@ -270,7 +166,7 @@ NpyArray read_npy(const std::string& path) {
     }
   }
   if (a.dtype.empty())
-    fail("read_npy: ", path, ": unsupported dtype '", excerpt(descr),
+    fail("read_npy: ", path, ": unsupported dtype '", npy_excerpt(descr),
          "' (supported: float32/64, int8/16/32/64, uint8/16/32/64, bool; either byte order)");
   const std::size_t item = npy_item_size(a.dtype);
 
@@ -305,25 +201,11 @@ NpyArray read_npy(const std::string& path) {
 
 void write_npy(const std::string& path, const NpyArray& a) {
   Descr d{};
-  if (!parse_canonical(a.dtype, d)) fail("write_npy: ", path, ": unsupported dtype '", excerpt(a.dtype), "'");
+  if (!parse_canonical(a.dtype, d)) fail("write_npy: ", path, ": unsupported dtype '", npy_excerpt(a.dtype), "'");
   if (a.data.size() != a.size() * d.size)
     fail("write_npy: ", path, ": ", a.data.size(), " data bytes do not match shape ", shape_str(a.shape), " of ",
          a.dtype);
-  std::string dict = "{'descr': '" + a.dtype + "', 'fortran_order': False, 'shape': (";
-  for (std::size_t k = 0; k < a.shape.size(); ++k) dict += std::to_string(a.shape[k]) + ", ";
-  if (a.shape.size() > 1) dict.resize(dict.size() - 2);
-  if (a.shape.size() == 1) dict.resize(dict.size() - 1);  // (3,) as Python writes a 1-tuple
-  dict += "), }";
-  // Pad with spaces and a final '\n' so that the data starts on a 64-byte boundary.
-  const bool v2 = dict.size() + 11 + 64 > 65535;
-  const std::size_t prelude = v2 ? 12 : 10;
-  const std::size_t total = (prelude + dict.size() + 1 + 63) / 64 * 64;
-  dict.append(total - prelude - dict.size() - 1, ' ');
-  dict += '\n';
-  const std::size_t hl = dict.size();
-  std::string head = std::string("\x93NUMPY") + char(v2 ? 2 : 1) + '\0';
-  for (int k = 0; k < (v2 ? 4 : 2); ++k) head += char((hl >> (8 * k)) & 0xff);
-  head += dict;
+  const std::string head = detail::encode_npy_header(a.dtype, a.shape);
 
   const std::vector<char>* data = &a.data;
 
@@ -406,7 +288,7 @@ IndexTensor npy_to_index(const NpyArray& a) {
   const std::string p = prefix(a, "npy_to_index");
   if (npy_is_float(a.dtype)) fail(p, "dtype ", a.dtype, " is not integral (labels need an integer dtype)");
   if (a.dtype == "|b1") fail(p, "dtype |b1 (bool) is a mask, not integer labels");
-  if (!npy_is_integer(a.dtype)) fail(p, "unsupported dtype '", excerpt(a.dtype), "' for labels");
+  if (!npy_is_integer(a.dtype)) fail(p, "unsupported dtype '", npy_excerpt(a.dtype), "' for labels");
   const std::size_t item = npy_item_size(a.dtype);
   if (a.data.size() != a.size() * item) fail(p, "data size does not match shape ", shape_str(a.shape));
   IndexTensor t(a.shape);

@@ -243,15 +243,6 @@ TEST_F(Npy, Version2And3Headers) {
   }
 }
 
-TEST_F(Npy, HeaderSyntaxVariants) {
-  // Any key order, double quotes, no trailing comma, Python 2 long literals.
-  const std::string d = "{\"shape\": (2L, 1L), \"fortran_order\": False, \"descr\": \"<i2\"}";
-  const IndexTensor t = npy_to_index(read_npy(put("a.npy", npy_bytes(d, raw<std::int16_t>({5, 6})))));
-  EXPECT_EQ(to_shape(t.shape()), (Shape{2, 1}));
-  EXPECT_EQ(t(0, 0), 5);
-  EXPECT_EQ(t(1, 0), 6);
-}
-
 TEST_F(Npy, FloatTensorFromTheOtherFloatDtype) {
   const NpyArray a = read_npy(put("a.npy", npy_bytes(dict("<f4", "(2,)"), raw<float>({0.1f, 2.f}))));
   EXPECT_EQ(npy_to_tensor<double>(a), (Tensor<double>{double(0.1f), 2.0}));
@@ -309,24 +300,6 @@ TEST_F(Npy, TruncatedAndOverlongData) {
   huge[8] = '\xff';
   huge[9] = '\xff';
   EXPECT_HAS(read_error(huge), "truncated header");
-}
-
-TEST_F(Npy, MalformedHeaders) {
-  const std::string d = raw<double>({1});
-  EXPECT_HAS(read_error(npy_bytes("{'descr': '<f8', 'shape': (1,)}", d)), "missing key 'fortran_order'");
-  EXPECT_HAS(read_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), 'x': 1}", d)),
-             "unexpected key 'x'");
-  EXPECT_HAS(read_error(npy_bytes("{'descr': '<f8', 'descr': '<f8', 'fortran_order': False, 'shape': (1,)}", d)),
-             "duplicate key 'descr'");
-  EXPECT_HAS(read_error(npy_bytes("{'descr' '<f8', 'fortran_order': False, 'shape': (1,)}", d)),
-             "malformed header: expected ':' at offset 9");
-  EXPECT_HAS(read_error(npy_bytes("{'descr': '<f8', 'fortran_order': 0, 'shape': (1,)}", d)),
-             "fortran_order must be True or False");
-  EXPECT_HAS(read_error(npy_bytes(dict("<f8", "(-1,)"), d)), "negative dimension");
-  EXPECT_HAS(read_error(npy_bytes(dict("<f8", "(1; 2)"), d)), "expected ',' or ')' in shape");
-  EXPECT_HAS(read_error(npy_bytes(dict("<f8", "(1,)") + " junk", d)), "unexpected text after '}'");
-  EXPECT_HAS(read_error(npy_bytes("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)", d)), "expected");
-  EXPECT_HAS(read_error(npy_bytes("['descr', '<f8']", d)), "expected '{' at offset 0");
 }
 
 TEST_F(Npy, UnsupportedDtypesAndAbsurdShapes) {
