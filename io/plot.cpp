@@ -4,13 +4,6 @@
 #include <cmath>
 #include <cstdio>
 
-// stb_easy_font (v1.1) is header-only with every function static: nothing to define,
-// but the functions we do not call would warn.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include <stb/stb_easy_font.h>
-#pragma GCC diagnostic pop
-
 #include "core/error.hpp"
 
 namespace tapegrad {
@@ -25,48 +18,6 @@ constexpr std::size_t kTitle = 3;   // titles
 constexpr long kCap = 7;            // stb_easy_font cap height in font units
 constexpr long kTick = 5;           // tick mark length
 constexpr long kPad = 14;
-
-// Fills [x0, x1) x [y0, y1), clipped to the image.
-void fill_rect(Image& img, long x0, long y0, long x1, long y1, Rgb c) {
-  x0 = std::max(x0, 0L), y0 = std::max(y0, 0L);
-  x1 = std::min(x1, static_cast<long>(img.width)), y1 = std::min(y1, static_cast<long>(img.height));
-  for (long y = y0; y < y1; ++y)
-    for (long x = x0; x < x1; ++x) {
-      std::uint8_t* p = &img.rgb[3 * (static_cast<std::size_t>(y) * img.width + static_cast<std::size_t>(x))];
-      p[0] = c.r, p[1] = c.g, p[2] = c.b;
-    }
-}
-
-struct Quad {
-  long x0, y0, x1, y1;  // font units; stb_easy_font emits integer, axis-aligned quads
-};
-
-std::vector<Quad> text_quads(const std::string& text) {
-  std::string s = text;
-  for (char& ch : s)  // the font covers printable ASCII only; others would index outside its tables
-    if (ch < 32 || ch > 126) ch = '?';
-  std::vector<char> buffer((s.size() + 1) * 12 * 64);  // at most 11 quads of 64 bytes per character
-  int n = stb_easy_font_print(0, 0, s.data(), nullptr, buffer.data(), static_cast<int>(buffer.size()));
-  std::vector<Quad> quads(static_cast<std::size_t>(n));
-  for (int q = 0; q < n; ++q) {  // vertex 0 is the top-left corner, vertex 2 the bottom-right
-    const float* v0 = reinterpret_cast<const float*>(buffer.data() + q * 64);
-    const float* v2 = reinterpret_cast<const float*>(buffer.data() + q * 64 + 32);
-    quads[static_cast<std::size_t>(q)] = {std::lround(v0[0]), std::lround(v0[1]), std::lround(v2[0]),
-                                          std::lround(v2[1])};
-  }
-  return quads;
-}
-
-// Draws text reading upwards, its baseline side to the right: (x, y) is the ink's
-// top-left corner of the rotated box, so the text ends at y and starts at y + width.
-void draw_text_up(Image& img, long x, long y, const std::string& text, Rgb c, std::size_t scale) {
-  const long s = static_cast<long>(scale), bottom = y + static_cast<long>(text_width(text, scale));
-  for (const Quad& q : text_quads(text)) fill_rect(img, x + q.y0 * s, bottom - q.x1 * s, x + q.y1 * s, bottom - q.x0 * s, c);
-}
-
-void draw_centred(Image& img, double cx, long y, const std::string& text, Rgb c, std::size_t scale) {
-  draw_text(img, std::lround(cx - static_cast<double>(text_width(text, scale)) / 2), y, text, c, scale);
-}
 
 // ---- nice numbers ----
 
@@ -120,47 +71,7 @@ long max_label_width(const std::vector<double>& ticks, double step) {
   return w;
 }
 
-// Per-pixel coverage in [0, 1] of one series over the plot area, for anti-aliasing.
-struct Coverage {
-  std::size_t w, h;
-  std::vector<float> a;
-  void mark(long x, long y, double c) {
-    float& v = a[static_cast<std::size_t>(y) * w + static_cast<std::size_t>(x)];
-    v = std::max(v, static_cast<float>(c));
-  }
-  // Capsule of radius r around segment (ax, ay)-(bx, by): coverage = r + 0.5 - distance.
-  void segment(double ax, double ay, double bx, double by, double r) {
-    long x0 = std::max(0L, static_cast<long>(std::floor(std::min(ax, bx) - r - 1)));
-    long x1 = std::min(static_cast<long>(w), static_cast<long>(std::ceil(std::max(ax, bx) + r + 1)));
-    long y0 = std::max(0L, static_cast<long>(std::floor(std::min(ay, by) - r - 1)));
-    long y1 = std::min(static_cast<long>(h), static_cast<long>(std::ceil(std::max(ay, by) + r + 1)));
-    double dx = bx - ax, dy = by - ay, len2 = dx * dx + dy * dy;
-    for (long y = y0; y < y1; ++y)
-      for (long x = x0; x < x1; ++x) {
-        double px = x + 0.5 - ax, py = y + 0.5 - ay;
-        double t = len2 > 0 ? std::clamp((px * dx + py * dy) / len2, 0.0, 1.0) : 0.0;
-        double d = std::hypot(px - t * dx, py - t * dy);
-        if (d < r + 0.5) mark(x, y, std::min(1.0, r + 0.5 - d));
-      }
-  }
-};
-
 }  // namespace
-
-// ---- text ----
-
-std::size_t text_width(const std::string& text, std::size_t scale) {
-  long w = 0;
-  for (const Quad& q : text_quads(text)) w = std::max(w, q.x1);
-  return static_cast<std::size_t>(w) * scale;
-}
-
-std::size_t text_height(std::size_t scale) { return 9 * scale; }
-
-void draw_text(Image& image, long x, long y, const std::string& text, Rgb colour, std::size_t scale) {
-  const long s = static_cast<long>(scale);
-  for (const Quad& q : text_quads(text)) fill_rect(image, x + q.x0 * s, y + q.y0 * s, x + q.x1 * s, y + q.y1 * s, colour);
-}
 
 // ---- ticks ----
 
@@ -247,7 +158,7 @@ Image line_chart(const std::vector<Series>& series, const LineChartOptions& o) {
   for (double t : f.x_ticks) {
     fill_rect(img, col(t), T, col(t) + 1, B, kGrid);
     fill_rect(img, col(t), B + 1, col(t) + 1, B + 1 + kTick, kFrame);
-    draw_centred(img, col(t) + 0.5, B + 1 + kTick + 8, format_tick(t, f.x_step), kInk, kText);
+    draw_text_centred(img, col(t) + 0.5, B + 1 + kTick + 8, format_tick(t, f.x_step), kInk, kText);
   }
   for (double t : f.y_ticks) {
     fill_rect(img, L, row(t), R, row(t) + 1, kGrid);
@@ -266,7 +177,7 @@ Image line_chart(const std::vector<Series>& series, const LineChartOptions& o) {
   std::vector<float> occupied(pw * ph, 0.0f);
   for (std::size_t k = 0; k < series.size(); ++k) {
     const Series& s = series[k];
-    Coverage cov{pw, ph, std::vector<float>(pw * ph, 0.0f)};
+    Coverage cov(pw, ph);
     const bool markers = s.x.size() <= o.max_points_with_markers;
     bool have_prev = false;
     double px = 0, py = 0;
@@ -280,16 +191,8 @@ Image line_chart(const std::vector<Series>& series, const LineChartOptions& o) {
       if (markers) cov.segment(x, y, x, y, 3.0);
       px = x, py = y, have_prev = true;
     }
-    const Rgb c = series_colour(k);
-    for (std::size_t i = 0; i < pw * ph; ++i) {
-      const float a = cov.a[i];
-      if (a <= 0) continue;
-      occupied[i] = std::max(occupied[i], a);
-      std::uint8_t* p = &img.rgb[3 * ((static_cast<std::size_t>(T) + i / pw) * img.width + L + i % pw)];
-      p[0] = static_cast<std::uint8_t>(std::lround(p[0] * (1 - a) + c.r * a));
-      p[1] = static_cast<std::uint8_t>(std::lround(p[1] * (1 - a) + c.g * a));
-      p[2] = static_cast<std::uint8_t>(std::lround(p[2] * (1 - a) + c.b * a));
-    }
+    for (std::size_t i = 0; i < pw * ph; ++i) occupied[i] = std::max(occupied[i], cov.a[i]);
+    blend(img, L, T, cov, series_colour(k));
   }
 
   // Legend: in the corner of the plot area that covers the least of the curves.
@@ -317,8 +220,8 @@ Image line_chart(const std::vector<Series>& series, const LineChartOptions& o) {
     }
   }
 
-  if (!o.title.empty()) draw_centred(img, o.width / 2.0, kPad, o.title, kInk, kTitle);
-  if (!o.x_label.empty()) draw_centred(img, (L + R) / 2.0, B + 1 + kTick + 8 + cap + 14, o.x_label, kInk, kText);
+  if (!o.title.empty()) draw_text_centred(img, o.width / 2.0, kPad, o.title, kInk, kTitle);
+  if (!o.x_label.empty()) draw_text_centred(img, (L + R) / 2.0, B + 1 + kTick + 8 + cap + 14, o.x_label, kInk, kText);
   if (!o.y_label.empty()) {
     long w = static_cast<long>(text_width(o.y_label, kText));
     draw_text_up(img, kPad, std::lround((T + B) / 2.0 - w / 2.0), o.y_label, kInk, kText);
@@ -383,7 +286,7 @@ Image image_grid(const Tensor<T>& tiles, const std::vector<std::string>& names, 
   const std::size_t count = tiles.shape()[0], rows = tiles.shape()[1], cols = tiles.shape()[2];
   const GridLayout g = grid_layout(count, rows, cols, names, o);
   Image img = Image::filled(g.width, g.height, kWhite);
-  if (!o.title.empty()) draw_centred(img, g.width / 2.0, kPad, o.title, kInk, kTitle);
+  if (!o.title.empty()) draw_text_centred(img, g.width / 2.0, kPad, o.title, kInk, kTitle);
   const long s = static_cast<long>(o.scale);
   for (std::size_t i = 0; i < count; ++i) {
     const T* v = tiles.data() + i * rows * cols;
@@ -408,7 +311,7 @@ Image image_grid(const Tensor<T>& tiles, const std::vector<std::string>& names, 
       fill_rect(img, x, y, x + s, y + s, colormap_colour(o.colormap, level(static_cast<double>(v[k]))));
     }
     if (!names.empty())
-      draw_centred(img, x0 + g.tile_width / 2.0, y0 + static_cast<long>(g.tile_height) + 10, names[i], kInk, kText);
+      draw_text_centred(img, x0 + g.tile_width / 2.0, y0 + static_cast<long>(g.tile_height) + 10, names[i], kInk, kText);
   }
   return img;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // Raster plots for the training demos, drawn into an Image that write_png saves:
 // line charts (loss or accuracy per epoch) and image grids (learned class templates,
-// as cs231n shows linear-classifier weights). Text is stb_easy_font, scaled up.
+// as cs231n shows linear-classifier weights). The raster primitives (text,
+// fills, anti-aliased lines) are in io/raster.hpp.
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "core/tensor.hpp"
 #include "io/png.hpp"
+#include "io/raster.hpp"  // text, fills and lines; part of this header's interface
 
 namespace tapegrad {
 
@@ -90,14 +92,5 @@ GridLayout grid_layout(std::size_t count, std::size_t rows, std::size_t cols,
 template <class T>
 Image image_grid(const Tensor<T>& tiles, const std::vector<std::string>& names,
                  const ImageGridOptions& options = {});
-
-// ---- text ----
-
-// Ink width and height of `text` drawn at `scale` (stb_easy_font units times scale).
-std::size_t text_width(const std::string& text, std::size_t scale);
-std::size_t text_height(std::size_t scale);  // cap height plus descender
-// Draws `text` with its top-left ink corner at (x, y); characters outside printable
-// ASCII are drawn as '?'. Pixels outside the image are clipped.
-void draw_text(Image& image, long x, long y, const std::string& text, Rgb colour, std::size_t scale);
 
 }  // namespace tapegrad

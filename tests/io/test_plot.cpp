@@ -238,25 +238,5 @@ TEST(ImageGrid, RejectsBadInput) {
   }
 }
 
-TEST(Text, DrawsInsideItsBoxAndReplacesNonAscii) {
-  EXPECT_EQ(text_width("", 2), 0u);
-  EXPECT_EQ(text_width("T-shirt/top", 2), 2 * text_width("T-shirt/top", 1));
-  EXPECT_EQ(text_width("\xc3\xa9\n\t", 1), text_width("????", 1));  // UTF-8 é, newline, tab
-  Image img = Image::filled(200, 60, {255, 255, 255});
-  const std::string text = "Ankle boot";
-  draw_text(img, 10, 20, text, {0, 0, 0}, 2);
-  const std::size_t w = text_width(text, 2), h = text_height(2);
-  std::size_t inside = 0, outside = 0;
-  for (std::size_t y = 0; y < img.height; ++y)
-    for (std::size_t x = 0; x < img.width; ++x) {
-      if (img.pixel(x, y) != Rgb{0, 0, 0}) continue;
-      (x >= 10 && x < 10 + w && y >= 20 && y < 20 + h ? inside : outside) += 1;
-    }
-  EXPECT_GT(inside, 100u);
-  EXPECT_EQ(outside, 0u);
-  draw_text(img, -50, -5, text, {0, 0, 0}, 2);  // clipped, not out of bounds
-  draw_text(img, 190, 55, text, {0, 0, 0}, 2);
-}
-
 }  // namespace
 }  // namespace tapegrad
