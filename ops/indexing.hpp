@@ -6,9 +6,11 @@
 namespace tapegrad {
 
 // out[i][j][k] = x[index[i][j][k]][j][k] for axis 0 (likewise for other axes).
-// index has x's rank; along every axis but `axis` its extent must equal x's.
-// A negative axis counts from the end. Backward scatter-adds, so repeated
-// indices accumulate.
+// index has x's rank; along every axis but `axis` its extent must equal x's (no
+// torch-style smaller extents, no NumPy broadcasting). A negative axis counts
+// from the end; a negative index is an Error (no wrap-around), as is one at or
+// past x's extent along `axis`. Backward scatter-adds, so repeated indices
+// accumulate.
 template <class T> Var<T> gather(const Var<T>& x, std::ptrdiff_t axis, const IndexTensor& index);
 
 // A constant (N × num_classes) with 1 at [i, labels[i]] and 0 elsewhere.

@@ -9,8 +9,12 @@ template <class T> Var<T> sum(const Var<T>& x);
 template <class T> Var<T> sum(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
 template <class T> Var<T> mean(const Var<T>& x);
 template <class T> Var<T> mean(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
+// The mean over zero elements is NaN (0/0, as NumPy), not an Error.
+//
 // Ties split the gradient evenly among the tied maxima (as tf.reduce_max and
-// torch.amax). The max of zero elements is an Error.
+// torch.amax). The max of zero elements is an Error. max propagates NaN (as
+// NumPy's max): a slice holding a NaN has maximum NaN, and a NaN maximum takes
+// the gradient (split evenly among the slice's NaNs, as among tied maxima).
 template <class T> Var<T> max(const Var<T>& x);
 template <class T> Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
 
