@@ -125,5 +125,15 @@ TEST(CompareGradients, Errors) {
   EXPECT_THROW(compare_gradients(scalar, scalar, {x}, CompareOptions{-1.0, 0.0}), Error);
 }
 
+// The tolerance check's message names both tolerances.
+TEST(CompareGradients, NegativeToleranceMessage) {
+  const TapeFn<double> scalar = [](Tape<double>&, const std::vector<Var<double>>& v) { return sum(v[0]); };
+  EXPECT_THAT([&] { compare_gradients(scalar, scalar, {Tensor<double>{1.0}}, CompareOptions{-1.0, 0.0}); },
+              ::testing::ThrowsMessage<Error>(
+                  ::testing::StrEq("compare_gradients: tolerances must be non-negative, got rtol -1, atol 0")));
+  EXPECT_THAT([&] { compare_gradients(scalar, scalar, {Tensor<double>{1.0}}, CompareOptions{0.0, -2.0}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("got rtol 0, atol -2")));
+}
+
 }  // namespace
 }  // namespace tapegrad

@@ -183,5 +183,31 @@ TEST(Gradcheck, RejectsNonPositiveStepAndNegativeTolerances) {
   EXPECT_THROW(gradcheck(f, {Tensor<double>{1.0}}, opt), Error);
 }
 
+TEST(Gradcheck, NegativeToleranceMessageNamesBoth) {
+  auto f = [](Tape<double>&, const std::vector<Var<double>>& v) { return square(v[0]); };
+  GradcheckOptions opt;
+  opt.atol = -1;
+  EXPECT_THAT([&] { gradcheck(f, {Tensor<double>{1.0}}, opt); },
+              ::testing::ThrowsMessage<Error>(
+                  ::testing::StrEq("gradcheck: tolerances must be non-negative, got atol -1, rtol 1e-05")));
+  opt = GradcheckOptions{};
+  opt.rtol = -0.5;
+  EXPECT_THAT([&] { gradcheck(f, {Tensor<double>{1.0}}, opt); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("rtol -0.5")));
+}
+
+// With contract_output, every perturbed evaluation must keep the output's shape:
+// here x0 = 1 gives (2, 1) and x0 + h gives (2).
+TEST(Gradcheck, OutputShapeChangingUnderAPerturbationIsAnError) {
+  auto f = [](Tape<double>& t, const std::vector<Var<double>>& v) {
+    return t.value(v[0])(0) > 1.0 ? v[0] * 2.0 : reshape(v[0], {2, 1});
+  };
+  GradcheckOptions opt;
+  opt.contract_output = true;
+  EXPECT_THAT([&] { gradcheck(f, {Tensor<double>{1.0, 0.5}}, opt); },
+              ::testing::ThrowsMessage<Error>(::testing::StrEq(
+                  "gradcheck: f's output shape changed from (2, 1) to (2) under a perturbation")));
+}
+
 }  // namespace
 }  // namespace tapegrad

@@ -373,5 +373,20 @@ TEST(Tape, FloatTapeWorksLikeDouble) {
   EXPECT_TRUE(all_close(x.grad, Tensor<float>{2.0f, -4.0f}, 0, 0));
 }
 
+// Var's own accessors have no op to name: their message names Var.
+TEST(Tape, DefaultConstructedVarAccessorsNameVar) {
+  Var<double> empty;
+  EXPECT_EQ(error_of([&] { empty.value(); }), "Var: used before being recorded on a tape (default-constructed)");
+  EXPECT_EQ(error_of([&] { empty.tape(); }), "Var: used before being recorded on a tape (default-constructed)");
+}
+
+// An op author's misuse: a record holds at most 3 inputs.
+TEST(Tape, PushRejectsMoreThanThreeInputs) {
+  Tape<double> t;
+  Var<double> a = t.constant(Tensor<double>{1.0});
+  EXPECT_EQ(error_of([&] { t.push("concat4", {a, a, a, a}, nullptr); }), "concat4: at most 3 inputs per record, got 4");
+  EXPECT_EQ(t.size(), 1u);
+}
+
 }  // namespace
 }  // namespace tapegrad

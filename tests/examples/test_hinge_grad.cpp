@@ -284,6 +284,8 @@ const BadCase kBadCases[] = {
      [](const std::string& d) { put(d + "/S.npy", IndexTensor{{1, 2}}); }},
     {"ScoresOneD", with({"--out", "G.npy"}), 1, "scores must be 2-D (N x C), got shape (3)",
      [](const std::string& d) { put(d + "/S.npy", Tensor<double>{1, 2, 3}); }},
+    {"ScoresEmpty", with({"--out", "G.npy"}), 1, "S.npy: scores of shape (0, 3) are empty",
+     [](const std::string& d) { put(d + "/S.npy", Tensor<double>(xt::zeros<double>({0, 3}))); }},
     {"ScoresNaN", with({"--out", "G.npy"}), 1, "S.npy: non-finite score nan at [1, 2]",
      [](const std::string& d) { put(d + "/S.npy", Tensor<double>{{1, 2, 0.5}, {0.2, -1, NAN}}); }},
     {"LabelsTooShort", with({"--out", "G.npy"}), 1, "labels must be 1-D of length 2 (the scores' rows), got shape (1)",

@@ -271,5 +271,32 @@ TEST_F(Train, TapeGraphPrintsRecordsAndWritesDot) {
   EXPECT_NE(dot.find("n1 -> n3;"), std::string::npos) << dot;
 }
 
+// The exact one-line messages of unusable outputs (exit 1) and of a bad option
+// (exit 2, pointing at --help), for each tool that has them.
+TEST_F(Train, ToolErrorMessagesNameThePathAndTheReason) {
+  std::ofstream(path("a_file")) << "x";
+  const Result pictures = run(kSvm, {"--out", "a_file/pictures"});
+  EXPECT_EQ(pictures.code, 1);
+  EXPECT_EQ(pictures.err, "train_svm: a_file/pictures: cannot create the output directory: Not a directory\n");
+  const Result report = run(kSvm, {"--report", "a_file/r.json"});
+  EXPECT_EQ(report.code, 1);
+  EXPECT_EQ(report.err, "train_svm: a_file: cannot create the output directory: Not a directory\n");
+  const Result usage = run(kSvm, {"--epochs", "0"});
+  EXPECT_EQ(usage.code, 2);
+  EXPECT_EQ(usage.err, "train_svm: --epochs must be in [1, 100000], not 0 (see train_svm --help)\n");
+  const Result unknown = run(kAudit, {"--bogus"});
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_EQ(unknown.err, "gradient_audit: unknown option '--bogus' (see gradient_audit --help)\n");
+  const Result dot = run(kGraph, {"--out", "no/such/g.dot"});
+  EXPECT_EQ(dot.code, 1);
+  EXPECT_EQ(dot.err, "tape_graph: no/such/g.dot: cannot create: No such file or directory\n");
+  // With Graphviz on PATH, a DOT file named .svg would be overwritten by its own SVG.
+  const Result svg = run(kGraph, {"--out", "g.svg"});
+  if (svg.out.find("is not on PATH") == std::string::npos) {
+    EXPECT_EQ(svg.code, 1);
+    EXPECT_EQ(svg.err, "tape_graph: g.svg: name the DOT file something other than .svg\n");
+  }
+}
+
 }  // namespace
 }  // namespace tapegrad

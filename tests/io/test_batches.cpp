@@ -124,5 +124,16 @@ TEST(Batches, InvalidArgumentsAreErrors) {
   EXPECT_THAT([&] { it.next(); }, ThrowsMessage<Error>(HasSubstr("BatchIterator: the dataset changed shape")));
 }
 
+TEST(Batches, RankErrorsNameTheShapes) {
+  const Tensor<float> scalar = xt::xarray<float>(1.0f);
+  const IndexTensor y{0, 1, 2, 3};
+  EXPECT_THAT([&] { BatchIterator<float>(scalar, y, 2, 0); },
+              ThrowsMessage<Error>(::testing::StrEq("BatchIterator: x must have a row axis, got shape ()")));
+  const Tensor<float> x = xt::zeros<float>({4, 2});
+  const IndexTensor column = xt::zeros<std::int64_t>({4, 1});
+  EXPECT_THAT([&] { BatchIterator<float>(x, column, 2, 0); },
+              ThrowsMessage<Error>(::testing::StrEq("BatchIterator: y must be 1-D, got shape (4, 1)")));
+}
+
 }  // namespace
 }  // namespace tapegrad

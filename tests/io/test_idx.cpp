@@ -186,5 +186,29 @@ TEST(FashionMnist, RealDatasetIfInstalled) {
   EXPECT_EQ(*std::max_element(d.train_images.begin(), d.train_images.end()), 1.0f);
 }
 
+TEST_F(Idx, MessagesOfShortFilesCorruptGzipAndMismatchedSplits) {
+  write_plain(at("tiny"), {0, 0});
+  EXPECT_THAT([&] { read_idx(at("tiny"), 3); },
+              ThrowsMessage<Error>(::testing::StrEq("read_idx: '" + at("tiny") + "': file too short for an IDX header")));
+  // A gzip member cut inside its deflate data.
+  write_plain(at("cut.gz"), {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0x63, 0x60, 0x60});
+  EXPECT_THAT([&] { read_idx(at("cut.gz"), 1); },
+              ThrowsMessage<Error>(::testing::StartsWith("read_idx: '" + at("cut.gz") + "': corrupt or truncated gzip data (")));
+  write_plain(at("long"), idx(0x801, {2}, {3, 4, 5}));
+  EXPECT_THAT([&] { read_idx(at("long"), 1); },
+              ThrowsMessage<Error>(::testing::StrEq("read_idx: '" + at("long") + "': trailing bytes after the 2 data bytes of (2)")));
+  write_dataset();
+  write_gz(at("t10k-images-idx3-ubyte.gz"), idx(0x803, {2, 1, 3}, {1, 2, 3, 4, 5, 6}));
+  EXPECT_THAT([&] { load_fashion_mnist(dir_.string()); },
+              ThrowsMessage<Error>(::testing::StrEq("load_fashion_mnist: '" + at("t10k-images-idx3-ubyte.gz") +
+                                                    "' has 3 pixels per image but the training images have 4")));
+}
+
+TEST_F(Idx, CenterWithoutTrainingRowsIsAnError) {
+  Tensor<float> train = xt::zeros<float>({0, 3}), test = xt::zeros<float>({1, 3});
+  EXPECT_THAT([&] { center(train, test); },
+              ThrowsMessage<Error>(::testing::StrEq("center: train (0, 3) has no rows to take a mean over")));
+}
+
 }  // namespace
 }  // namespace tapegrad

@@ -351,5 +351,47 @@ TEST_F(Npy, FailedWritesLeaveNoFile) {
   EXPECT_FALSE(fs::exists(path("bad.npy")));
 }
 
+TEST_F(Npy, NotARegularFileAndImplausibleHeaderLength) {
+  try {
+    read_npy("/dev/null");
+    FAIL() << "no error for /dev/null";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "read_npy: /dev/null: not a regular file");
+  }
+  // Format 2.0 has a 32-bit header length; over 1 MiB is refused before reading it.
+  std::string v2 = npy_bytes(dict("<f8", "(1,)"), raw<double>({1}), 2);
+  v2[8] = 0, v2[9] = 0, v2[10] = 0x20, v2[11] = 0;  // 0x200000 = 2 MiB
+  EXPECT_EQ(read_error(v2), "read_npy: " + path("bad.npy") + ": implausible header length 2097152");
+}
+
+// Arrays made in memory (no source file) are named "array" in messages.
+TEST_F(Npy, InMemoryArrayErrors) {
+  auto message = [](auto&& fn) -> std::string {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message([] { npy_item_size("<c16"); }), "npy: unsupported dtype '<c16'");
+  NpyArray a;
+  a.dtype = "<f8";
+  a.shape = {2};
+  a.data.resize(3);
+  EXPECT_EQ(message([&] { npy_to_tensor<double>(a); }), "npy_to_tensor: array: data size does not match shape (2)");
+  a.dtype = "<i4";
+  EXPECT_EQ(message([&] { npy_to_index(a); }), "npy_to_index: array: data size does not match shape (2)");
+  a.dtype = "<c16";
+  EXPECT_EQ(message([&] { npy_to_index(a); }), "npy_to_index: array: unsupported dtype '<c16' for labels");
+  a.dtype = "|b1";
+  a.data.resize(2);
+  EXPECT_EQ(message([&] { npy_to_index(a); }), "npy_to_index: array: dtype |b1 (bool) is a mask, not integer labels");
+  a.dtype = ">f8";
+  a.data.resize(16);
+  EXPECT_EQ(message([&] { write_npy(path("x.npy"), a); }), "write_npy: " + path("x.npy") + ": unsupported dtype '>f8'");
+  EXPECT_EQ(entries(), 0u);
+}
+
 }  // namespace
 }  // namespace tapegrad

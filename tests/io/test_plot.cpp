@@ -238,5 +238,41 @@ TEST(ImageGrid, RejectsBadInput) {
   }
 }
 
+// Every rejected chart or grid names the function and the offending value.
+TEST(PlotErrors, MessagesNameTheProblem) {
+  auto message = [](auto&& fn) -> std::string {
+    try {
+      fn();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(message([] { format_tick(1, 0); }), "format_tick: need a finite value and a step > 0, got 1, 0");
+  EXPECT_EQ(message([] { line_chart({}); }), "line_chart: no series to plot");
+  LineChartOptions tiny;
+  tiny.width = 10;
+  EXPECT_EQ(message([&] { line_chart({Series{"a", {1}, {1}}}, tiny); }),
+            "line_chart: a 10x500 chart is outside 240x180 .. 20000x20000");
+  EXPECT_EQ(message([] { line_chart({Series{"nan", {1, 2}, {NAN, NAN}}}); }),
+            "line_chart: no series has a point with finite x and y");
+  LineChartOptions upside_down;
+  upside_down.y_min = 1, upside_down.y_max = 0;
+  EXPECT_EQ(message([&] { line_chart({Series{"a", {1}, {1}}}, upside_down); }),
+            "line_chart: fixed y range [1, 0] is not a finite range with y_min < y_max");
+  EXPECT_EQ(message([] { image_grid(Tensor<double>(xt::zeros<double>({0, 3, 3})), {}); }),
+            "image_grid: need at least one non-empty tile, got 0 tiles of 3x3");
+  ImageGridOptions no_columns;
+  no_columns.columns = 0;
+  EXPECT_EQ(message([&] { image_grid(Tensor<double>(xt::zeros<double>({2, 3, 3})), {}, no_columns); }),
+            "image_grid: columns and scale must be positive, got 0 and 8");
+  ImageGridOptions huge;
+  huge.scale = 1000;
+  EXPECT_EQ(message([&] { image_grid(Tensor<double>(xt::zeros<double>({2, 30, 30})), {}, huge); }),
+            "image_grid: a 60060x30040 image is too large (reduce scale or columns)");
+  EXPECT_EQ(message([] { image_grid(Tensor<double>(xt::zeros<double>({2, 3, 3})), {"only one"}); }),
+            "image_grid: 1 names for 2 tiles (give one per tile, or none)");
+}
+
 }  // namespace
 }  // namespace tapegrad

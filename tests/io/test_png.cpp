@@ -143,5 +143,14 @@ TEST(Image, FilledPixelAccessAndBounds) {
   EXPECT_THROW(img.set_pixel(0, 2, {}), Error);
 }
 
+TEST(WritePng, EmptyPathAndEmptyImageAreRefused) {
+  EXPECT_THAT([] { write_png("", Image::filled(2, 2, {})); },
+              ::testing::ThrowsMessage<Error>(::testing::StrEq("write_png: the path is empty")));
+  EXPECT_THAT([] { write_png("never-written.png", Image{}); },
+              ::testing::ThrowsMessage<Error>(
+                  ::testing::StrEq("write_png: cannot write an empty 0x0 image to 'never-written.png'")));
+  EXPECT_FALSE(fs::exists("never-written.png"));
+}
+
 }  // namespace
 }  // namespace tapegrad

@@ -120,5 +120,15 @@ TEST(CheckInputs, NonFiniteScoreFoundInTheVectorBodyAndTheTail) {
   EXPECT_NO_THROW(detail::check_class_inputs<float>("loss", big, IndexTensor{0, 1}, nullptr));
 }
 
+// Out-of-range enum values (a cast from an int) are refused by name.
+TEST(HingeFusedErrors, UnknownKindAndReduction) {
+  HingeOptions o;
+  o.kind = static_cast<HingeKind>(7);
+  EXPECT_EQ(hinge_error(kScores, kLabels, o), "multiclass_hinge: unknown hinge kind 7");
+  o = HingeOptions{};
+  o.reduction = static_cast<Reduction>(9);
+  EXPECT_EQ(hinge_error(kScores, kLabels, o), "multiclass_hinge: unknown reduction 9");
+}
+
 }  // namespace
 }  // namespace tapegrad

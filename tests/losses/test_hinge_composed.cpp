@@ -306,5 +306,15 @@ TEST(HingeComposedErrors, SameChecksAsTheFusedOpUnderItsOwnName) {
   EXPECT_EQ(composed_error(bad, IndexTensor{0, 1}), "multiclass_hinge_composed: non-finite score inf at row 1, column 1");
 }
 
+TEST(HingeComposedErrors, MeanOverNoRowsAndUnknownKind) {
+  const Tensor<double> none = xt::zeros<double>({0, 3});
+  EXPECT_EQ(composed_error(none, IndexTensor(xt::zeros<std::int64_t>({0}))),
+            "multiclass_hinge_composed: the mean over 0 rows is undefined (use Reduction::sum or Reduction::none)");
+  const Tensor<double> s = {{1.0, 2.0}, {0.5, -1.0}};
+  HingeOptions o;
+  o.kind = static_cast<HingeKind>(5);
+  EXPECT_EQ(composed_error(s, IndexTensor{0, 1}, o), "multiclass_hinge_composed: unknown hinge kind 5");
+}
+
 }  // namespace
 }  // namespace tapegrad

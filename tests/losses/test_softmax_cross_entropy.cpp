@@ -295,5 +295,13 @@ TEST(SoftmaxCrossEntropyErrors, UndefinedMeans) {
   }
 }
 
+TEST(SoftmaxCrossEntropyErrors, UnknownReduction) {
+  const Tensor<double> s = {{1.0, 2.0}, {0.5, -1.0}};
+  EXPECT_EQ(error_of(true, s, IndexTensor{0, 1}, static_cast<Reduction>(7)),
+            "softmax_cross_entropy: unknown reduction 7");
+  EXPECT_EQ(error_of(false, s, IndexTensor{0, 1}, static_cast<Reduction>(7)),
+            "softmax_cross_entropy_composed: unknown reduction 7");
+}
+
 }  // namespace
 }  // namespace tapegrad

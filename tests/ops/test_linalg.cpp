@@ -207,5 +207,17 @@ TEST(Matmul, ErrorsNameTheShapes) {
   }
 }
 
+// BLAS takes int extents: larger ones are refused before any allocation or call
+// (the operands here are empty, so nothing large is allocated).
+TEST(Matmul, ExtentsBeyondBlasIntRangeAreAnError) {
+  Tape<double> t;
+  Var<double> a = t.constant(Tensor<double>(xt::zeros<double>(Shape{0, 3000000000ul})));
+  Var<double> b = t.constant(Tensor<double>(xt::zeros<double>(Shape{3000000000ul, 0})));
+  EXPECT_THAT([&] { matmul(a, b); },
+              ::testing::ThrowsMessage<Error>(::testing::StrEq(
+                  "matmul: extents of (0, 3000000000) x (3000000000, 0) exceed BLAS's int range")));
+  EXPECT_EQ(t.size(), 2u);
+}
+
 }  // namespace
 }  // namespace tapegrad

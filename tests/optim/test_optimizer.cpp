@@ -2,6 +2,8 @@
 // checkpoints, and buffers that stay put across steps (no allocation per step).
 #include <gmock/gmock.h>
 
+#include <limits>
+
 #include "support/support.hpp"
 
 namespace tapegrad {
@@ -127,6 +129,21 @@ TEST(Optimizer, LoadStateValidatesBeforeChangingAnything) {
   opt.step();
   EXPECT_TRUE(all_close(opt.momentum_buffer(0), Tensor<double>{1.225, 0.55}));
   EXPECT_THAT([&] { opt.momentum_buffer(1); }, ThrowsMessage<Error>(HasSubstr("SGD: parameter index 1 out of range [0, 1)")));
+}
+
+TEST(Optimizer, LoadStateRejectsAnInvalidLearningRate) {
+  Parameter<double> a(Tensor<double>{1, 2}, "a");
+  SGD<double> opt({&a}, SGDOptions{});
+  for (double lr : {-1.0, std::numeric_limits<double>::quiet_NaN()}) {
+    OptimizerState<double> s = opt.state();
+    s.lr = lr;
+    EXPECT_THAT([&] { opt.load_state(s); },
+                ThrowsMessage<Error>(::testing::StartsWith("SGD: load_state: invalid learning rate ")));
+  }
+  OptimizerState<double> s = opt.state();
+  s.lr = -1;
+  EXPECT_THAT([&] { opt.load_state(s); }, ThrowsMessage<Error>(::testing::StrEq("SGD: load_state: invalid learning rate -1")));
+  EXPECT_EQ(opt.lr(), 0.01);  // unchanged
 }
 
 }  // namespace
