@@ -152,5 +152,12 @@ TEST(WritePng, EmptyPathAndEmptyImageAreRefused) {
   EXPECT_FALSE(fs::exists("never-written.png"));
 }
 
+TEST(Image, SetPixelOutsideTheImageIsAnError) {
+  Image img = Image::filled(3, 2, {1, 2, 3});
+  EXPECT_THAT([&] { img.set_pixel(0, 2, {}); },
+              ::testing::ThrowsMessage<Error>(::testing::StrEq("Image::set_pixel: (0, 2) is outside a 3x2 image")));
+  EXPECT_EQ(img.pixel(0, 1), (Rgb{1, 2, 3}));
+}
+
 }  // namespace
 }  // namespace tapegrad
