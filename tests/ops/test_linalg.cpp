@@ -6,6 +6,8 @@
 
 #include "support/support.hpp"
 
+#include <cblas.h>
+
 namespace tapegrad {
 namespace {
 
@@ -164,6 +166,33 @@ TEST(Matmul, FloatAgreesWithDouble) {
   EXPECT_TRUE(all_close(cf.value(), Tensor<float>(xt::cast<float>(cd.value())), 1e-5, 1e-5));
   EXPECT_TRUE(all_close(af.grad, Tensor<float>(xt::cast<float>(ad.grad)), 1e-5, 1e-5));
   EXPECT_TRUE(all_close(bf.grad, Tensor<float>(xt::cast<float>(bd.grad)), 1e-5, 1e-5));
+}
+
+// Small and narrow products run with OpenBLAS on one thread (ops/linalg.cpp);
+// the caller's thread count is restored after each call, and the results are
+// those of the naive loop for the shapes of a linear classifier's step.
+TEST(Matmul, SmallAndNarrowProductsRestoreTheBlasThreadCount) {
+  const int before = openblas_get_num_threads();
+  for (auto [m, k, n] : {std::array<std::size_t, 3>{256, 78, 10}, std::array<std::size_t, 3>{300, 1, 9},
+                         std::array<std::size_t, 3>{70, 70, 70}, std::array<std::size_t, 3>{270, 260, 250}}) {
+    Tape<double> t;
+    Parameter<double> a(random_tensor({m, k}, 1 + m), "a");
+    Parameter<double> b(random_tensor({k, n}, 2 + n), "b");
+    const Var<double> c = matmul(t.watch(a), t.watch(b));
+    EXPECT_EQ(openblas_get_num_threads(), before);
+    EXPECT_TRUE(all_close(t.value(c), naive_matmul(a.value, b.value), 1e-12, 1e-10));
+    t.backward(c, xt::ones<double>({m, n}));  // dA = 1·Bᵀ: each row of dA is B's row sums
+    EXPECT_EQ(openblas_get_num_threads(), before);
+    const Tensor<double> row_sums = xt::sum(b.value, {1});
+    for (std::size_t i = 0; i < m; i += 37)
+      for (std::size_t j = 0; j < k; ++j) EXPECT_NEAR(a.grad(i, j), row_sums(j), 1e-10);
+  }
+  openblas_set_num_threads(1);  // a caller's own setting survives too
+  Tape<double> t;
+  Parameter<double> a(random_tensor({300, 300}, 3), "a");
+  matmul(t.watch(a), t.watch(a));
+  EXPECT_EQ(openblas_get_num_threads(), 1);
+  openblas_set_num_threads(before);
 }
 
 TEST(Matmul, ErrorsNameTheShapes) {
