@@ -61,6 +61,7 @@ Record<T>& Tape<T>::new_record(const char* op) {
   r.n_inputs = 0;
   r.backward = nullptr;
   r.param = nullptr;
+  r.borrowed = nullptr;
   r.requires_grad = false;
   r.grad_live = false;
   ++size_;
@@ -90,6 +91,18 @@ Var<T> Tape<T>::constant(const Tensor<T>& t) {
 }
 
 template <class T>
+Var<T> Tape<T>::borrow(const Tensor<T>& t) {
+  if (anomaly_) {
+    const std::size_t k = first_nonfinite(t);
+    if (k < t.size())
+      fail("anomaly: borrowed constant ", shape_str(t.shape()), ": element ", k, " is ", t.data()[k]);
+  }
+  Record<T>& r = new_record("borrow");
+  r.borrowed = &t;
+  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), generation_);
+}
+
+template <class T>
 Record<T>& Tape<T>::push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward) {
   if (inputs.size() > 3) fail(op, ": at most 3 inputs per record, got ", inputs.size());
   bool any = false;
@@ -113,7 +126,7 @@ Var<T> Tape<T>::commit(Record<T>& r) {
 template <class T>
 const Tensor<T>& Tape<T>::value_of(std::uint32_t id) const {
   const Record<T>& r = records_[id];
-  return r.param ? r.param->value : r.value;
+  return r.param ? r.param->value : r.borrowed ? *r.borrowed : r.value;
 }
 
 template <class T>

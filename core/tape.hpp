@@ -73,6 +73,7 @@ struct Record {
   std::uint8_t n_inputs = 0;
   BackwardFn backward = nullptr;
   Parameter<T>* param = nullptr;  // set for watched leaves
+  const Tensor<T>* borrowed = nullptr;  // set for borrowed constants (Tape::borrow)
   bool requires_grad = false;
   bool grad_live = false;
 
@@ -95,6 +96,11 @@ class Tape {
   // Leaves.
   Var<T> watch(Parameter<T>& p);
   Var<T> constant(const Tensor<T>& t);
+  // A constant leaf that refers to t instead of copying it (a data batch reused
+  // every step): t must outlive the tape's records (until clear() or the tape's
+  // end) and must not change while they are in use. Its value is read through
+  // value()/value_of(), not record(id).value (which holds no copy).
+  Var<T> borrow(const Tensor<T>& t);
 
   const Tensor<T>& value(const Var<T>& v) const;
   // dloss/dv from the last backward(); an Error if no gradient reached v. For

@@ -365,6 +365,44 @@ TEST(Tape, AnomalyModeChecksWatchedParameters) {
   EXPECT_THAT(error_of([&] { t.watch(p); }), HasSubstr("anomaly: watch of parameter 'weights' (2): element 1"));
 }
 
+TEST(Tape, BorrowedConstantRefersToItsTensorWithoutCopying) {
+  const Tensor<double> x = {{1.0, 2.0}, {3.0, 4.0}};
+  Parameter<double> w(Tensor<double>{{0.5, -1.0}, {2.0, 0.25}}, "w");
+  Tape<double> t;
+  const Var<double> b = t.borrow(x);
+  EXPECT_EQ(&t.value(b), &x);  // the value is x itself
+  EXPECT_EQ(&b.value(), &x);
+  EXPECT_EQ(&t.value_of(b.id()), &x);
+  EXPECT_FALSE(t.needs_grad(b.id()));
+  EXPECT_NE(&t.record(b.id()).value, &x);  // the record holds no copy of it
+  EXPECT_STREQ(t.record(b.id()).op, "borrow");
+  // y = x ⊙ w: dw = x, the same as through a copied constant
+  const Var<double> y = b * t.watch(w);
+  EXPECT_TRUE(all_close(t.value(y), Tensor<double>{{0.5, -2.0}, {6.0, 1.0}}));
+  t.backward(y, xt::ones<double>({2, 2}));
+  EXPECT_TRUE(all_close(w.grad, x));
+  EXPECT_THAT(error_of([&] { t.grad(b); }), HasSubstr("no gradient reached"));
+  t.clear();
+  EXPECT_THAT(error_of([&] { t.value(b); }), HasSubstr("stale Var"));
+  // a reused record that held a borrow becomes an ordinary constant again
+  const Var<double> c = t.constant(Tensor<double>{7.0});
+  EXPECT_EQ(t.value(c)(0), 7.0);
+  EXPECT_NE(&t.value(c), &x);
+  // and a reused constant record can hold a borrow
+  t.clear();
+  const Var<double> d = t.borrow(x);
+  EXPECT_EQ(&t.value(d), &x);
+}
+
+TEST(Tape, AnomalyModeChecksBorrowedConstants) {
+  const Tensor<double> x = {1.0, std::nan(""), 3.0};
+  Tape<double> t;
+  EXPECT_NO_THROW(t.borrow(x));
+  t.set_anomaly_mode(true);
+  EXPECT_EQ(error_of([&] { t.borrow(x); }), "anomaly: borrowed constant (3): element 1 is nan");
+  EXPECT_EQ(t.size(), 1u);
+}
+
 TEST(Tape, FloatTapeWorksLikeDouble) {
   Parameter<float> x(Tensor<float>{0.5f, -1.0f});
   Tape<float> t;
