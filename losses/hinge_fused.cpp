@@ -10,7 +10,11 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 #include <xsimd/xsimd.hpp>
 
 #include "losses/check_inputs.hpp"
@@ -45,19 +49,27 @@ T slope(T z) {  // d max(0, z)^P / dz with the derivative at z = 0 taken as 0
   return z > T(0) ? (P == 1 ? T(1) : T(2) * z) : T(0);
 }
 
-// Σ_{j ∈ [b, e)} max(0, (s_j − s_y) + Δ)^P
-template <int P, class T>
-T ww_terms(const T* s, std::size_t b, std::size_t e, T sy, T delta) {
+// Σ_{j ∈ [b, e)} max(0, (s_j − s_y) + Δ)^P. With Check, every s_j − s_j is also
+// added into fin (0 for finite scores, NaN otherwise): the input check rides along.
+template <int P, bool Check = false, class T>
+T ww_terms(const T* s, std::size_t b, std::size_t e, T sy, T delta, Batch<T>* fin = nullptr) {
   using B = Batch<T>;
   const B vsy(sy), vd(delta), zero(T(0));
-  B acc(T(0));
+  B acc(T(0)), f(T(0));
   std::size_t j = b;
   for (; j + B::size <= e; j += B::size) {
-    const B z = xsimd::max((B::load_unaligned(s + j) - vsy) + vd, zero);
+    const B x = B::load_unaligned(s + j);
+    const B z = xsimd::max((x - vsy) + vd, zero);
     acc += P == 1 ? z : z * z;
+    if (Check) f += x - x;
   }
   T total = e - b >= B::size ? lane_sum(acc) : T(0);  // rows shorter than a batch skip the lane reduction
-  for (; j < e; ++j) total += term<P>((s[j] - sy) + delta);
+  T ft = 0;
+  for (; j < e; ++j) {
+    total += term<P>((s[j] - sy) + delta);
+    if (Check) ft += s[j] - s[j];
+  }
+  if (Check) *fin += f + B(ft);
   return total;
 }
 
@@ -86,19 +98,29 @@ T ww_grads(const T* s, T* g, std::size_t b, std::size_t e, T sy, T delta, T gi) 
   return total;
 }
 
-// max_{j ∈ [b, e)} s_j, folded into m
-template <class T>
-T max_of(const T* s, std::size_t b, std::size_t e, T m) {
+// max_{j ∈ [b, e)} s_j, folded into m; with Check, s_j − s_j is added into fin as in ww_terms.
+template <bool Check = false, class T>
+T max_of(const T* s, std::size_t b, std::size_t e, T m, Batch<T>* fin = nullptr) {
   using B = Batch<T>;
   std::size_t j = b;
+  T ft = 0;
   if (e - b >= B::size) {
-    B vm(m);
-    for (; j + B::size <= e; j += B::size) vm = xsimd::max(vm, B::load_unaligned(s + j));
+    B vm(m), f(T(0));
+    for (; j + B::size <= e; j += B::size) {
+      const B x = B::load_unaligned(s + j);
+      vm = xsimd::max(vm, x);
+      if (Check) f += x - x;
+    }
     alignas(64) std::array<T, B::size> lanes;
     vm.store_aligned(lanes.data());
     for (T v : lanes) m = v > m ? v : m;
+    if (Check) *fin += f;
   }
-  for (; j < e; ++j) m = s[j] > m ? s[j] : m;
+  for (; j < e; ++j) {
+    m = s[j] > m ? s[j] : m;
+    if (Check) ft += s[j] - s[j];
+  }
+  if (Check) *fin += B(ft);
   return m;
 }
 
@@ -146,6 +168,89 @@ struct Layout {
   const std::int64_t* y;
 };
 
+#if defined(__AVX512F__)
+// Rows of at most 16 float classes: one masked AVX-512 vector holds a whole row,
+// so a row costs a handful of instructions instead of two segment loops with
+// scalar tails. Same z = (s_j − s_y) + Δ and same z > 0 as the loops above.
+constexpr std::size_t kSmallC = 16;
+
+inline __mmask16 col_mask(std::size_t c) { return static_cast<__mmask16>((1u << c) - 1u); }
+
+// The forward of the whole batch and the input checks in one pass: false when a
+// label is outside [0, C) or a score is not finite (the caller then runs the full
+// check, which throws the precise message). x − x is 0 for finite x, NaN otherwise.
+template <int P>
+bool forward_small(HingeKind kind, const float* s, const Layout& l, float delta, double& total) {
+  const __mmask16 cols = col_mask(l.c);
+  const __m512 vd = _mm512_set1_ps(delta), zero = _mm512_setzero_ps();
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  __m512 fin = zero;
+  double sum = 0;
+  for (std::size_t i = 0; i < l.n; ++i) {
+    const std::uint64_t y = static_cast<std::uint64_t>(l.y[i]);
+    if (y >= l.c) return false;
+    const float* row = s + i * l.c;
+    const __m512 x = _mm512_maskz_loadu_ps(cols, row);
+    fin = _mm512_add_ps(fin, _mm512_sub_ps(x, x));
+    const __mmask16 wrong = static_cast<__mmask16>(cols & ~(1u << y));
+    const float sy = row[y];
+    float li;
+    if (kind == HingeKind::weston_watkins) {
+      const __m512 z = _mm512_add_ps(_mm512_sub_ps(x, _mm512_set1_ps(sy)), vd);
+      const __mmask16 viol = _mm512_mask_cmp_ps_mask(wrong, z, zero, _CMP_GT_OQ);
+      li = _mm512_reduce_add_ps(P == 1 ? _mm512_maskz_mov_ps(viol, z) : _mm512_maskz_mul_ps(viol, z, z));
+    } else {
+      const float m = _mm512_reduce_max_ps(_mm512_mask_blend_ps(wrong, ninf, x));
+      li = term<P>((m - sy) + delta);
+    }
+    sum += li;
+  }
+  total = sum;
+  return _mm512_cmp_ps_mask(fin, zero, _CMP_EQ_OQ) == 0xFFFF;
+}
+
+template <int P, bool Fresh>
+void backward_small(HingeKind kind, const float* s, const Layout& l, float delta, const float* w,
+                    const float* up, bool per_row, float scale, float* g) {
+  const __mmask16 cols = col_mask(l.c);
+  const __m512 vd = _mm512_set1_ps(delta), zero = _mm512_setzero_ps();
+  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
+  for (std::size_t i = 0; i < l.n; ++i) {
+    const float* row = s + i * l.c;
+    float* grow = g + i * l.c;
+    const std::size_t y = static_cast<std::size_t>(l.y[i]);
+    const float sy = row[y];
+    float gi = (per_row ? up[i] : up[0]) * scale;
+    if (w) gi *= w[y];
+    const __m512 x = _mm512_maskz_loadu_ps(cols, row);
+    const __mmask16 wrong = static_cast<__mmask16>(cols & ~(1u << y));
+    __m512 d;
+    float dy;
+    if (kind == HingeKind::weston_watkins) {
+      const __m512 z = _mm512_add_ps(_mm512_sub_ps(x, _mm512_set1_ps(sy)), vd);
+      const __mmask16 viol = _mm512_mask_cmp_ps_mask(wrong, z, zero, _CMP_GT_OQ);
+      d = P == 1 ? _mm512_maskz_mov_ps(viol, _mm512_set1_ps(gi))
+                 : _mm512_maskz_mul_ps(viol, _mm512_add_ps(z, z), _mm512_set1_ps(gi));
+      dy = -_mm512_reduce_add_ps(d);
+    } else {
+      const float m = _mm512_reduce_max_ps(_mm512_mask_blend_ps(wrong, ninf, x));
+      const float dz = slope<P>((m - sy) + delta) * gi;
+      d = zero;
+      if (dz != 0.0f) {  // split evenly among the tied maxima
+        const __mmask16 ties = _mm512_mask_cmp_ps_mask(wrong, x, _mm512_set1_ps(m), _CMP_EQ_OQ);
+        d = _mm512_maskz_mov_ps(ties, _mm512_set1_ps(dz / static_cast<float>(__builtin_popcount(ties))));
+      }
+      dy = -dz;
+    }
+    // lane y (0 so far) takes dy before the one store: a scalar grow[y] update
+    // right after the vector store would stall on store forwarding every row
+    d = _mm512_mask_mov_ps(d, static_cast<__mmask16>(1u << y), _mm512_set1_ps(dy));
+    if (!Fresh) d = _mm512_add_ps(d, _mm512_maskz_loadu_ps(cols, grow));
+    _mm512_mask_storeu_ps(grow, cols, d);
+  }
+}
+#endif
+
 // Row losses (before weights and reduction) into out[i] = L_i · w[y_i]; returns Σ_i out[i].
 template <int P, class T>
 double forward_rows(HingeKind kind, const T* s, const Layout& l, T delta, const T* w, T* out) {
@@ -164,6 +269,31 @@ double forward_rows(HingeKind kind, const T* s, const Layout& l, T delta, const 
     total += li;
   }
   return total;
+}
+
+// forward_rows for a reduced loss without weights, fused with the input checks
+// (labels in [0, C), finite scores): one pass over the scores instead of two.
+// False on bad input; the caller then runs the full check for the message.
+template <int P, class T>
+bool forward_rows_checked(HingeKind kind, const T* s, const Layout& l, T delta, double& total) {
+  Batch<T> fin(T(0));
+  double sum = 0;
+  for (std::size_t i = 0; i < l.n; ++i) {
+    const T* row = s + i * l.c;
+    const std::uint64_t y = static_cast<std::uint64_t>(l.y[i]);
+    if (y >= l.c) return false;
+    const T sy = row[y];
+    fin += Batch<T>(sy - sy);
+    if (kind == HingeKind::weston_watkins) {
+      sum += ww_terms<P, true>(row, 0, y, sy, delta, &fin) + ww_terms<P, true>(row, y + 1, l.c, sy, delta, &fin);
+    } else {
+      const T m = max_of<true>(row, y + 1, l.c, max_of<true>(row, 0, y, -std::numeric_limits<T>::infinity(), &fin),
+                               &fin);
+      sum += term<P>((m - sy) + delta);
+    }
+  }
+  total = sum;
+  return lane_sum(fin) == T(0);
 }
 
 // Which side of each kink every element takes, for gradcheck.
@@ -233,7 +363,34 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
   Tape<T>& t = scores.tape(kOp);
   t.check(scores, kOp);
   const Tensor<T>& s = t.value(scores);
-  const detail::ClassDims dims = detail::check_class_inputs(kOp, s, labels, weights);
+  // Without weights and with a reduction the forward runs here, before push, as
+  // the single pass that also checks labels and finiteness (small float rows: one
+  // AVX-512 vector per row).
+  bool fused_done = false, checked = false;  // fused_done: forward done and inputs valid
+  double fused_total = 0;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (!weights && options.reduction != Reduction::none && s.dimension() == 2 && labels.dimension() == 1 &&
+        labels.shape()[0] == s.shape()[0] && s.shape()[1] >= 1 && s.shape()[1] <= kSmallC &&
+        (options.p == 1 || options.p == 2)) {
+      const Layout l{s.shape()[0], s.shape()[1], labels.data()};
+      const float delta = static_cast<float>(options.margin);
+      fused_done = options.p == 1 ? forward_small<1>(options.kind, s.data(), l, delta, fused_total)
+                                  : forward_small<2>(options.kind, s.data(), l, delta, fused_total);
+      checked = true;
+    }
+  }
+#endif
+  if (!checked && !weights && options.reduction != Reduction::none && s.dimension() == 2 &&
+      labels.dimension() == 1 && labels.shape()[0] == s.shape()[0] && (options.p == 1 || options.p == 2)) {
+    const Layout l{s.shape()[0], s.shape()[1], labels.data()};
+    const T delta = static_cast<T>(options.margin);
+    fused_done = options.p == 1 ? forward_rows_checked<1>(options.kind, s.data(), l, delta, fused_total)
+                                : forward_rows_checked<2>(options.kind, s.data(), l, delta, fused_total);
+  }
+  // the full check throws the precise message when the single pass found bad input
+  const detail::ClassDims dims = fused_done ? detail::ClassDims{s.shape()[0], s.shape()[1]}
+                                            : detail::check_class_inputs(kOp, s, labels, weights);
   detail::check_hinge_options(kOp, options, dims.rows);
 
   // ds_j = gi·(1 | 2z_j) for each violating wrong class j (CS: split evenly among tied
@@ -248,6 +405,21 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     const T* w = r.ints[3] ? r.aux.data() : nullptr;
     const bool per_row = static_cast<Reduction>(r.ints[2]) == Reduction::none;
     const T delta = static_cast<T>(r.scalars[0]), scale = static_cast<T>(r.scalars[1]);
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (l.c >= 1 && l.c <= kSmallC) {
+        const T* up = r.grad.data();
+        T* gd = g->data();
+        if (r.ints[1] == 1)
+          fresh ? backward_small<1, true>(kind, s.data(), l, delta, w, up, per_row, scale, gd)
+                : backward_small<1, false>(kind, s.data(), l, delta, w, up, per_row, scale, gd);
+        else
+          fresh ? backward_small<2, true>(kind, s.data(), l, delta, w, up, per_row, scale, gd)
+                : backward_small<2, false>(kind, s.data(), l, delta, w, up, per_row, scale, gd);
+        return;
+      }
+    }
+#endif
     if (r.ints[1] == 1)
       backward_dispatch<1>(fresh, kind, s.data(), l, delta, w, r.grad.data(), per_row, scale, g->data());
     else
@@ -272,7 +444,8 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
   } else {
     r.value.resize(std::array<std::size_t, 0>{});
   }
-  const double total = options.p == 1 ? forward_rows<1>(options.kind, s.data(), l, delta, w, out)
+  const double total = fused_done ? fused_total
+                     : options.p == 1 ? forward_rows<1>(options.kind, s.data(), l, delta, w, out)
                                       : forward_rows<2>(options.kind, s.data(), l, delta, w, out);
   if (options.reduction == Reduction::sum) *r.value.data() = static_cast<T>(total);
   if (options.reduction == Reduction::mean) *r.value.data() = static_cast<T>(total / static_cast<double>(dims.rows));

@@ -120,6 +120,48 @@ TEST(CheckInputs, NonFiniteScoreFoundInTheVectorBodyAndTheTail) {
   EXPECT_NO_THROW(detail::check_class_inputs<float>("loss", big, IndexTensor{0, 1}, nullptr));
 }
 
+// Float, no weights, reduced: the forward itself checks labels and finiteness in
+// its one pass (C ≤ 16: the AVX-512 row kernel; C = 40: the segment loops), and
+// on bad input the full check gives the same messages, before anything is pushed.
+TEST(HingeFusedErrors, SinglePassForwardReportsTheSameErrors) {
+  for (std::size_t c : {std::size_t(3), std::size_t(10), std::size_t(16), std::size_t(40)})
+    for (HingeKind kind : {HingeKind::weston_watkins, HingeKind::crammer_singer})
+      for (int p : {1, 2}) {
+        HingeOptions o;
+        o.kind = kind;
+        o.p = p;
+        o.reduction = Reduction::sum;
+        const auto err = [&](const Tensor<float>& s, const IndexTensor& y) {
+          Tape<float> t;
+          const Var<float> v = t.constant(s);
+          const std::string e = error_of([&] { multiclass_hinge(v, y, o); });
+          EXPECT_EQ(t.size(), 1u) << e;
+          return e;
+        };
+        const Tensor<float> s = xt::zeros<float>(Shape{6, c});
+        IndexTensor y = xt::zeros<std::int64_t>({6});
+        y(3) = static_cast<std::int64_t>(c);
+        EXPECT_EQ(err(s, y), "multiclass_hinge: label " + std::to_string(c) + " at row 3 is outside [0, " +
+                                 std::to_string(c) + ")");
+        y(3) = -1;
+        EXPECT_EQ(err(s, y), "multiclass_hinge: label -1 at row 3 is outside [0, " + std::to_string(c) + ")");
+        y(3) = 1;
+        for (std::size_t col : {std::size_t(0), std::size_t(1), c - 1}) {  // col 1 is row 4's true class
+          y(4) = 1;
+          Tensor<float> bad = s;
+          bad(4, col) = std::numeric_limits<float>::quiet_NaN();
+          EXPECT_EQ(err(bad, y), "multiclass_hinge: non-finite score nan at row 4, column " + std::to_string(col));
+          bad(4, col) = -std::numeric_limits<float>::infinity();
+          EXPECT_EQ(err(bad, y), "multiclass_hinge: non-finite score -inf at row 4, column " + std::to_string(col));
+        }
+        // the largest finite scores are accepted
+        Tensor<float> big = s;
+        big.fill(std::numeric_limits<float>::max());
+        Tape<float> t;
+        EXPECT_NO_THROW(multiclass_hinge(t.constant(big), y, o));
+      }
+}
+
 // Out-of-range enum values (a cast from an int) are refused by name.
 TEST(HingeFusedErrors, UnknownKindAndReduction) {
   HingeOptions o;
