@@ -50,14 +50,14 @@ void unbroadcast_into(Tensor<T>& dst, const Tensor<T>& g, bool fresh) {
   // is 0 along every axis where dst has extent 1 (or does not exist), so those
   // axes are summed. rank >= 1 here: a rank-0 g has only rank-0 targets, equal.
   const std::size_t lead = rank - ds.size();
-  Shape dstride(rank, 0);
+  xt::svector<std::size_t, 8> dstride(rank, 0);  // inline up to rank 8: no allocation per step
   std::size_t s = 1;
   for (std::size_t k = rank; k-- > lead;) {
     const std::size_t d = ds[k - lead];
     dstride[k] = d == 1 ? 0 : s;
     s *= d;
   }
-  Shape idx(rank, 0);
+  xt::svector<std::size_t, 8> idx(rank, 0);
   std::size_t off = 0;
   const std::size_t inner = gs[rank - 1];
   const bool inner_kept = dstride[rank - 1] != 0;  // then that stride is 1

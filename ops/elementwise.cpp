@@ -19,7 +19,7 @@ Tape<T>& binary_tape(const char* op, const Var<T>& a, const Var<T>& b) {
   t.check(b, op);
   const Tensor<T>& x = t.value_of(a.id());
   const Tensor<T>& y = t.value_of(b.id());
-  if (x.shape() != y.shape()) broadcast_shape(op, to_shape(x.shape()), to_shape(y.shape()));
+  check_broadcastable(op, x.shape(), y.shape());
   return t;
 }
 
