@@ -25,7 +25,7 @@ command -v "$cxx" >/dev/null || { echo "fuzz/run.sh: $cxx not found (apt-get ins
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -I"$root" -fsanitize=address,undefined
        -fno-sanitize-recover=undefined -Wno-deprecated-declarations)
 sources=(core/tape.cpp core/broadcast.cpp optim/optimizer.cpp optim/sgd.cpp optim/adam.cpp
-         io/npy.cpp io/idx.cpp io/checkpoint.cpp)
+         io/npy.cpp io/npy_header.cpp io/idx.cpp io/zip.cpp io/checkpoint.cpp)
 mkdir -p "$out/obj"
 
 # Compile each library source once, with coverage hooks, when it or any header changed.

@@ -7,12 +7,14 @@
 //   __tapegrad__.npy        <i8 (4,): magic, format version, entry count, checksum
 //   meta/model_name.npy     |u1 (n,): the model name's bytes
 //   meta/epoch.npy          <i8 ()     meta/seed.npy   <u8 ()
+//   meta/series/<name>.npy  <f8 (n,): one per CheckpointMeta::series entry, in order
 //   param/<name>.npy        one per parameter, in the order given
 //   optim/name.npy          |u1: "SGD", "Adam", ...        (only with an optimizer)
 //   optim/params.npy        |u1: its parameters' names, '\n'-separated
 //   optim/steps.npy <i8 ()  optim/lr.npy <f8 ()  optim/state/<buffer>.<i>.npy
 // The checksum is the CRC-32 of every later entry's name, a NUL and its .npy
-// bytes, in order; each entry's ZIP CRC-32 is checked as well.
+// bytes, in order; each entry's ZIP CRC-32 is checked as well. The container
+// (the ZIP layout, the .npy entries) is io/zip.hpp's; the schema is here.
 //
 // Saving is atomic: a temporary file in the target's directory is written,
 // flushed, fsynced and renamed over the target, then the directory is fsynced.
@@ -35,12 +37,22 @@
 namespace tapegrad {
 
 constexpr std::int64_t kCheckpointMagic = 0x74706772636b7074;  // "tpgrckpt"
-constexpr std::int64_t kCheckpointVersion = 1;
+// Format versions: 1 has no series; 2 adds meta/series/. save_checkpoint writes
+// the oldest version that holds the data (1 without series), so a file is
+// readable by every build that understands its contents; this build reads both.
+constexpr std::int64_t kCheckpointVersion = 2;
+
+// A named sequence of numbers kept with the model, e.g. a run's loss per epoch.
+struct CheckpointSeries {
+  std::string name;  // unique; the same rules as parameter names
+  std::vector<double> values;
+};
 
 struct CheckpointMeta {
   std::string model_name;
   std::int64_t epoch = 0;
   std::uint64_t seed = 0;
+  std::vector<CheckpointSeries> series = {};  // in the order given
 };
 
 // Everything a checkpoint file holds, decoded and checked for consistency but
