@@ -361,24 +361,25 @@ TEST(HingeFused, FloatSmallRowsMatchTheReferenceExactlyAtKinksAndTies) {
 }
 
 TEST(HingeFused, FloatSmallRowsRandomAndAccumulating) {
-  // random scores; the second backward adds into the non-fresh gradient buffer
-  const std::size_t n = 50;
-  for (std::size_t c : {2, 10, 16})
+  // random scores; the second loss's backward adds into the non-fresh gradient buffer
+  // (rows loaded ahead of the stores: up to 15 rows for C = 1, more than some batches hold)
+  for (std::size_t n : {1, 3, 50})
+  for (std::size_t c : {1, 2, 3, 10, 16})
     for (HingeKind kind : {WW, CS})
       for (int p : {1, 2}) {
-        const Tensor<float> s = xt::cast<float>(random_tensor({n, c}, 300 + c, -2, 2));
-        const IndexTensor y = random_labels(n, c, 400 + c);
+        const Tensor<float> s = xt::cast<float>(random_tensor({n, c}, 300 + c + n, -2, 2));
+        const IndexTensor y = random_labels(n, c, 400 + c + n);
         const HingeOptions o = opts(kind, p, Reduction::mean, 0.5);
         const auto ref = testing::reference::hinge(xt::cast<double>(s), y, o);
         Parameter<float> param(s);
         Tape<float> t;
         const Var<float> sv = t.watch(param);
-        const Var<float> v = multiclass_hinge(sv, y, o) + multiclass_hinge(sv, y, o);
+        const Var<float> v = multiclass_hinge(sv, y, o) + multiclass_hinge(sv * 1.0f, y, o);  // fresh buffer too
         EXPECT_NEAR(t.value(v)(), 2 * ref.total, 1e-5);
         t.backward(v);
         EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(param.grad)), Tensor<double>(2.0 * ref.grad), 1e-5,
                               1e-6))
-            << "C " << c << " kind " << int(kind) << " p " << p;
+            << "N " << n << " C " << c << " kind " << int(kind) << " p " << p;
       }
 }
 
