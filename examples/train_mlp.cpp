@@ -15,6 +15,9 @@
 //
 // scores = relu(X·W1 + b1)·W2 + b2 with He initialisation; AdamW (decoupled
 // weight decay on W1 and W2 only) under a cosine or step schedule per step.
+// --checkpoint FILE saves the parameters, Adam's state and the history after
+// every epoch; --resume continues from it, ending bit-identical to a run that
+// was never interrupted (--stop-after N interrupts one on purpose).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -49,6 +52,7 @@ struct Settings {
   std::int64_t threads = 0;
   std::string data, report, out;
   bool quiet = false;
+  examples::CheckpointOptions checkpoint;
 };
 
 const char* const kSynopsis =
@@ -78,17 +82,17 @@ int run(const Settings& s) {
   const auto t_start = std::chrono::steady_clock::now();
   const int threads = examples::set_blas_threads(static_cast<int>(s.threads));
   examples::prepare_outputs(s.out, s.report);
+  examples::prepare_checkpoint(s.checkpoint);
   examples::Data data = examples::load_data(s.data, static_cast<std::size_t>(s.limit));
   const std::size_t n = data.train_x.shape()[0], d = data.train_x.shape()[1], c = 10;
   const auto seed = static_cast<std::uint64_t>(s.seed);
 
   Mlp net(d, static_cast<std::size_t>(s.hidden), c, seed);
+  // One Adam over all four parameters (one state to checkpoint); AdamW's
+  // decoupled decay is applied below to W1 and W2 only, as AdamW would.
   AdamOptions ao;
   ao.lr = s.lr;
-  ao.weight_decay = s.weight_decay;
-  AdamW<float> opt_w({&net.w1, &net.w2}, ao);
-  ao.weight_decay = 0;
-  AdamW<float> opt_b({&net.b1, &net.b2}, ao);
+  Adam<float> opt({&net.w1, &net.b1, &net.w2, &net.b2}, ao);
 
   HingeOptions hinge;
   hinge.kind = s.loss == "crammer-singer" ? HingeKind::crammer_singer : HingeKind::weston_watkins;
@@ -105,8 +109,12 @@ int run(const Settings& s) {
   const auto predict = [&](const Var<float>& x) { return net.forward(eval_tape, x); };
   examples::ProgressBar bar(s.quiet);
   History h;
-  std::int64_t step = 0;
-  for (std::int64_t epoch = 0; epoch < s.epochs; ++epoch) {
+  const examples::TrainingState state{"train_mlp", seed, {&net.w1, &net.b1, &net.w2, &net.b2}, &opt, &h};
+  const std::int64_t done = examples::resume_training(s.checkpoint, state, s.epochs,
+                                                      static_cast<std::int64_t>(steps_per_epoch));
+  std::int64_t step = opt.steps();  // the schedule's position: done * steps_per_epoch
+  for (std::int64_t epoch = done; epoch < s.epochs; ++epoch) {
+    if (examples::stop_requested(s.checkpoint, epoch, s.epochs)) return 0;
     char label[64];
     std::snprintf(label, sizeof label, "epoch %2lld/%lld", static_cast<long long>(epoch + 1),
                   static_cast<long long>(s.epochs));
@@ -117,10 +125,8 @@ int run(const Settings& s) {
     batches.start_epoch(static_cast<std::uint64_t>(epoch));
     while (batches.next()) {
       const double lr = schedule->lr_at(step++);
-      opt_w.set_lr(lr);
-      opt_b.set_lr(lr);
-      opt_w.zero_grad();
-      opt_b.zero_grad();
+      opt.set_lr(lr);
+      opt.zero_grad();
       tape.clear();
       const Var<float> scores = net.forward(tape, tape.constant(batches.x()));
       const Var<float> loss = multiclass_hinge(scores, batches.y(), hinge);
@@ -129,8 +135,12 @@ int run(const Settings& s) {
       loss_sum += static_cast<double>(tape.value(loss)()) * static_cast<double>(rows);
       correct += examples::count_correct(tape.value(scores), batches.y());
       seen += rows;
-      opt_w.step();
-      opt_b.step();
+      if (s.weight_decay != 0) {  // AdamW: θ ← θ·(1 − lr·λ) before the Adam update, in float as AdamW rounds it
+        const auto shrink = static_cast<float>(1 - lr * s.weight_decay);
+        xt::noalias(net.w1.value) *= shrink;
+        xt::noalias(net.w2.value) *= shrink;
+      }
+      opt.step();
       bar.update(++done, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
                  static_cast<double>(seen) / examples::seconds_since(t0));
     }
@@ -142,6 +152,7 @@ int run(const Settings& s) {
     std::snprintf(tail, sizeof tail, "  %.3fs  train %.4f  test %.4f", h.epoch_seconds.back(), h.train_accuracy.back(),
                   h.test_accuracy.back());
     bar.finish(tail);
+    examples::save_training(s.checkpoint, state, epoch + 1);
   }
   const double train_acc = h.train_accuracy.empty() ? 0 : h.train_accuracy.back();
   const double test_acc = h.test_accuracy.empty() ? 0 : h.test_accuracy.back();
@@ -219,6 +230,7 @@ int main(int argc, char** argv) {
     args.add_string("--report", &s.report, "FILE", "write a JSON report of the run");
     args.add_string("--out", &s.out, "DIR", "write the PNG pictures there (created if missing)");
     args.add_flag("--quiet", &s.quiet, "no progress bar");
+    examples::add_checkpoint_options(args, &s.checkpoint);
     if (!args.parse(argc, argv)) return 0;
     return run(s);
   });

@@ -20,6 +20,9 @@
 // Each epoch draws a progress bar on stderr; the final accuracies go to stdout.
 // --out writes the loss and accuracy curves and the ten learned class templates
 // (the columns of W as 28×28 images); --report writes a JSON record of the run.
+// --checkpoint FILE saves W, b, the optimizer state and the history after every
+// epoch; --resume continues from it, ending bit-identical to a run that was
+// never interrupted (--stop-after N interrupts one on purpose).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -55,6 +58,7 @@ struct Settings {
   std::int64_t threads = 1;
   std::string data, report, out;
   bool quiet = false;
+  examples::CheckpointOptions checkpoint;
 };
 
 const char* const kSynopsis =
@@ -77,19 +81,18 @@ int run(const Settings& s) {
   const auto t_start = std::chrono::steady_clock::now();
   const int threads = examples::set_blas_threads(static_cast<int>(s.threads));
   examples::prepare_outputs(s.out, s.report);
+  examples::prepare_checkpoint(s.checkpoint);
   examples::Data data = examples::load_data(s.data, static_cast<std::size_t>(s.limit));
   const std::size_t n = data.train_x.shape()[0], d = data.train_x.shape()[1], c = 10;
   const auto seed = static_cast<std::uint64_t>(s.seed);
 
   Parameter<float> w(examples::normal_tensor({d, c}, s.init_scale, seed), "W");
   Parameter<float> b(Tensor<float>(xt::zeros<float>({c})), "b");
-  SGDOptions wo;
-  wo.lr = s.lr;
-  wo.momentum = s.momentum;
-  wo.weight_decay = s.reg;  // L2 on W only: b has its own, undecayed optimizer
-  SGD<float> opt_w({&w}, wo);
-  wo.weight_decay = 0;
-  SGD<float> opt_b({&b}, wo);
+  SGDOptions so;
+  so.lr = s.lr;
+  so.momentum = s.momentum;  // no weight_decay: it would decay b too; L2 on W is added below
+  SGD<float> opt({&w, &b}, so);
+  const auto reg = static_cast<float>(s.reg);
 
   HingeOptions hinge;
   hinge.kind = s.loss == "crammer-singer" ? HingeKind::crammer_singer : HingeKind::weston_watkins;
@@ -108,8 +111,12 @@ int run(const Settings& s) {
   };
   examples::ProgressBar bar(s.quiet);
   History h;
-  std::int64_t step = 0;
-  for (std::int64_t epoch = 0; epoch < s.epochs; ++epoch) {
+  const examples::TrainingState state{"train_svm", seed, {&w, &b}, &opt, &h};
+  const std::int64_t done = examples::resume_training(s.checkpoint, state, s.epochs,
+                                                      static_cast<std::int64_t>(steps_per_epoch));
+  std::int64_t step = opt.steps();  // the schedule's position: done * steps_per_epoch
+  for (std::int64_t epoch = done; epoch < s.epochs; ++epoch) {
+    if (examples::stop_requested(s.checkpoint, epoch, s.epochs)) return 0;
     char label[64];
     std::snprintf(label, sizeof label, "epoch %2lld/%lld", static_cast<long long>(epoch + 1),
                   static_cast<long long>(s.epochs));
@@ -119,21 +126,19 @@ int run(const Settings& s) {
     std::size_t seen = 0, correct = 0, done = 0;
     batches.start_epoch(static_cast<std::uint64_t>(epoch));
     while (batches.next()) {
-      const double lr = schedule->lr_at(step++);
-      opt_w.set_lr(lr);
-      opt_b.set_lr(lr);
-      opt_w.zero_grad();
-      opt_b.zero_grad();
+      opt.set_lr(schedule->lr_at(step++));
+      opt.zero_grad();
       tape.clear();
       const Var<float> scores = matmul(tape.constant(batches.x()), tape.watch(w)) + tape.watch(b);
       const Var<float> loss = multiclass_hinge(scores, batches.y(), hinge);
       tape.backward(loss);
+      // (reg/2)·|W|² adds reg·W to W's gradient: what SGD's weight decay computes, on W alone.
+      if (reg != 0) xt::noalias(w.grad) += reg * w.value;
       const std::size_t rows = batches.batch_rows();
       loss_sum += (static_cast<double>(tape.value(loss)()) + l2_term(w, s.reg)) * static_cast<double>(rows);
       correct += examples::count_correct(tape.value(scores), batches.y());
       seen += rows;
-      opt_w.step();
-      opt_b.step();
+      opt.step();
       bar.update(++done, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
                  static_cast<double>(seen) / examples::seconds_since(t0));
     }
@@ -145,6 +150,7 @@ int run(const Settings& s) {
     std::snprintf(tail, sizeof tail, "  %.3fs  train %.4f  test %.4f", h.epoch_seconds.back(), h.train_accuracy.back(),
                   h.test_accuracy.back());
     bar.finish(tail);
+    examples::save_training(s.checkpoint, state, epoch + 1);
   }
   const double train_acc = h.train_accuracy.empty() ? 0 : h.train_accuracy.back();
   const double test_acc = h.test_accuracy.empty() ? 0 : h.test_accuracy.back();
@@ -222,6 +228,7 @@ int main(int argc, char** argv) {
     args.add_string("--report", &s.report, "FILE", "write a JSON report of the run");
     args.add_string("--out", &s.out, "DIR", "write the PNG pictures there (created if missing)");
     args.add_flag("--quiet", &s.quiet, "no progress bar");
+    examples::add_checkpoint_options(args, &s.checkpoint);
     if (!args.parse(argc, argv)) return 0;
     return run(s);
   });

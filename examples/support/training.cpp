@@ -2,12 +2,15 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
 
+#include "io/checkpoint.hpp"
 #include "io/idx.hpp"
 #include "io/plot.hpp"
 #include "io/png.hpp"
@@ -106,6 +109,82 @@ void add_history(JsonObject& report, const History& h) {
   report.set("epoch_seconds", h.epoch_seconds);
   report.set("train_accuracy_per_epoch", h.train_accuracy);
   report.set("test_accuracy_per_epoch", h.test_accuracy);
+}
+
+void add_checkpoint_options(ArgParser& args, CheckpointOptions* o) {
+  args.add_string("--checkpoint", &o->path, "FILE", "save parameters, optimizer state and history after each epoch");
+  args.add_flag("--resume", &o->resume, "continue the run in --checkpoint FILE if it exists (same options: same bits)");
+  args.add_int("--stop-after", &o->stop_after, "stop once N epochs are done, as if interrupted (0: never)", 0,
+               INT64_MAX);
+}
+
+void prepare_checkpoint(const CheckpointOptions& o) {
+  if (o.resume && o.path.empty()) throw UsageError("--resume needs --checkpoint FILE");
+  if (o.path.empty()) return;
+  if (std::filesystem::is_directory(o.path))
+    throw std::runtime_error(o.path + ": is a directory, not a checkpoint file name");
+  const std::filesystem::path parent = std::filesystem::path(o.path).parent_path();
+  if (!parent.empty()) ensure_dir(parent.string());
+}
+
+namespace {
+
+// The history's series, by the names a checkpoint stores them under.
+std::vector<std::pair<const char*, std::vector<double>*>> history_series(History& h) {
+  return {{"loss", &h.loss},
+          {"train_accuracy", &h.train_accuracy},
+          {"test_accuracy", &h.test_accuracy},
+          {"epoch_seconds", &h.epoch_seconds}};
+}
+
+}  // namespace
+
+std::int64_t resume_training(const CheckpointOptions& o, const TrainingState& state, std::int64_t epochs,
+                             std::int64_t steps_per_epoch) {
+  if (!o.resume || !std::filesystem::exists(o.path)) return 0;
+  const tapegrad::Checkpoint<float> c = tapegrad::read_checkpoint<float>(o.path);
+  // Model, shapes and optimizer first (nothing changes unless all match).
+  tapegrad::apply_checkpoint(c, state.params, state.optimizer, o.path, state.model);
+  const std::string where = "--resume: " + o.path + ": ";
+  const std::int64_t done = c.meta.epoch;
+  if (c.meta.seed != state.seed)
+    throw std::runtime_error(where + "saved by a run with --seed " + std::to_string(c.meta.seed) +
+                             ", this run has --seed " + std::to_string(state.seed));
+  if (done < 0 || done > epochs)
+    throw std::runtime_error(where + "holds " + std::to_string(done) + " epochs, more than --epochs " +
+                             std::to_string(epochs));
+  if (state.optimizer->steps() != done * steps_per_epoch)
+    throw std::runtime_error(where + std::to_string(state.optimizer->steps()) + " optimizer steps after " +
+                             std::to_string(done) + " epochs, but this run takes " + std::to_string(steps_per_epoch) +
+                             " steps per epoch (another --batch-size or --limit?)");
+  for (auto& [name, values] : history_series(*state.history)) {
+    auto it = std::find_if(c.meta.series.begin(), c.meta.series.end(),
+                           [&](const tapegrad::CheckpointSeries& m) { return m.name == name; });
+    if (it == c.meta.series.end() || it->values.size() != static_cast<std::size_t>(done))
+      throw std::runtime_error(where + "its history '" + name + "' " +
+                               (it == c.meta.series.end() ? std::string("is missing")
+                                                          : "has " + std::to_string(it->values.size()) + " values") +
+                               " for " + std::to_string(done) + " epochs");
+    *values = it->values;
+  }
+  std::printf("resumed %s after epoch %lld of %lld\n", o.path.c_str(), static_cast<long long>(done),
+              static_cast<long long>(epochs));
+  return done;
+}
+
+void save_training(const CheckpointOptions& o, const TrainingState& state, std::int64_t epochs_done) {
+  if (o.path.empty()) return;
+  tapegrad::CheckpointMeta meta{state.model, epochs_done, state.seed};
+  for (const auto& [name, values] : history_series(*state.history)) meta.series.push_back({name, *values});
+  tapegrad::save_checkpoint<float>(o.path, state.params, state.optimizer, meta);
+}
+
+bool stop_requested(const CheckpointOptions& o, std::int64_t epochs_done, std::int64_t epochs) {
+  if (o.stop_after == 0 || epochs_done < o.stop_after || epochs_done >= epochs) return false;
+  std::printf("stopped after epoch %lld of %lld (--stop-after)%s%s\n", static_cast<long long>(epochs_done),
+              static_cast<long long>(epochs), o.path.empty() ? "" : "; continue with --resume from ",
+              o.path.c_str());
+  return true;
 }
 
 void ensure_dir(const std::string& dir) {

@@ -1,7 +1,8 @@
 #pragma once
 // The pieces every training example shares: loading and centring Fashion-MNIST,
 // chunked evaluation under NoGrad, seeded initialisation, learning-rate
-// schedules by name, per-epoch history, and the pictures and report of a run.
+// schedules by name, per-epoch history, checkpoints and resuming, and the
+// pictures and report of a run.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -9,7 +10,9 @@
 #include <vector>
 
 #include "core/tapegrad.hpp"
+#include "optim/optimizer.hpp"
 #include "optim/schedule.hpp"
+#include "support/cli.hpp"
 #include "support/json.hpp"
 
 namespace examples {
@@ -85,6 +88,41 @@ struct History {
 
 // Adds epochs, loss, epoch_seconds and the per-epoch accuracies to a report.
 void add_history(JsonObject& report, const History& h);
+
+// --checkpoint FILE, --resume and --stop-after N, shared by the training tools.
+struct CheckpointOptions {
+  std::string path;             // saved after every epoch when not empty
+  bool resume = false;          // continue from path when it exists
+  std::int64_t stop_after = 0;  // stop once this many epochs are done (0: run to the end)
+};
+void add_checkpoint_options(ArgParser& args, CheckpointOptions* o);
+// Before any work: --resume needs --checkpoint (a UsageError otherwise); the
+// file's directory is created, and a directory in its place is refused.
+void prepare_checkpoint(const CheckpointOptions& o);
+
+// What a training tool checkpoints (io/checkpoint.hpp): its parameters and its
+// one optimizer, the epochs done, the seed, and the history as series.
+struct TrainingState {
+  std::string model;  // the tool's name: another tool's checkpoint is refused
+  std::uint64_t seed = 0;
+  std::vector<tapegrad::Parameter<float>*> params;
+  tapegrad::Optimizer<float>* optimizer = nullptr;
+  History* history = nullptr;
+};
+
+// With --resume and an existing file: restores the parameters, the optimizer
+// (its step count fixes the learning-rate schedule) and the history, and
+// returns the epochs already done; 0 when there is nothing to resume. Another
+// model, other shapes, another --seed, more epochs than --epochs or a step
+// count that another --batch-size or --limit would give are errors naming the
+// file (exit 1). Batches depend only on (seed, epoch), so a resumed run goes on
+// exactly as the uninterrupted one would.
+std::int64_t resume_training(const CheckpointOptions& o, const TrainingState& state, std::int64_t epochs,
+                             std::int64_t steps_per_epoch);
+// Saves the state after `epochs_done` epochs (atomically; a no-op without --checkpoint).
+void save_training(const CheckpointOptions& o, const TrainingState& state, std::int64_t epochs_done);
+// True when --stop-after says to stop now; then prints where the run stopped.
+bool stop_requested(const CheckpointOptions& o, std::int64_t epochs_done, std::int64_t epochs);
 
 // Creates dir and its parents if missing; throws std::runtime_error naming it.
 void ensure_dir(const std::string& dir);
