@@ -209,9 +209,9 @@ TEST_F(Resume, MlpInterruptedEndsBitIdentical) {
 }
 
 // A real interruption: SIGKILL while training (and perhaps while saving), then
-// --resume, against an uninterrupted run on the full training set.
+// --resume, against an uninterrupted run.
 TEST_F(Resume, SvmKilledMidRunEndsBitIdentical) {
-  const std::vector<std::string> args = {"--epochs", "6", "--quiet", "--checkpoint"};
+  const std::vector<std::string> args = {"--epochs", "6", "--limit", "20000", "--quiet", "--checkpoint"};
   const pid_t pid = spawn(kSvm, with(args, {"killed.npz"}), "killed");
   ASSERT_GT(pid, 0);
   std::int64_t at_kill = -1;
