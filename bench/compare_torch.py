@@ -157,11 +157,11 @@ def main():
                              check=True, capture_output=True, text=True).stdout
         tg = json.loads(out)
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-    med = {}
+    med = {}  # run name -> median seconds (the median aggregate when repetitions were run)
     for b in tg["benchmarks"]:
-        if b.get("aggregate_name", "median") == "median" and b.get("run_type") != "aggregate" or \
-           b.get("aggregate_name") == "median":
-            med[b["run_name"] if "run_name" in b else b["name"]] = b["real_time"] * scale[b["time_unit"]]
+        if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
+            continue
+        med[b.get("run_name", b["name"])] = b["real_time"] * scale[b["time_unit"]]
 
     rows = []  # (workload, tapegrad seconds, reference name, reference seconds, goal)
 
