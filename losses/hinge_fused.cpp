@@ -18,6 +18,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "losses/check_inputs.hpp"
+#include "losses/simd.hpp"
 #include "losses/hinge.hpp"
 
 namespace tapegrad {
@@ -26,19 +27,8 @@ namespace {
 
 constexpr const char* kOp = "multiclass_hinge";
 
-template <class T>
-using Batch = xsimd::batch<T>;
-
-// The sum of a batch's lanes, in lane order (xsimd::hadd trips a GCC 12
-// -Wuninitialized false positive inside the AVX-512 intrinsics).
-template <class T>
-T lane_sum(const Batch<T>& b) {
-  alignas(64) std::array<T, Batch<T>::size> lanes;
-  b.store_aligned(lanes.data());
-  T total = 0;
-  for (T v : lanes) total += v;
-  return total;
-}
+using detail::Batch;
+using detail::lane_sum;
 
 template <int P, class T>
 T term(T z) {  // max(0, z)^P

@@ -10,6 +10,7 @@
 #include <xsimd/xsimd.hpp>
 
 #include "losses/check_inputs.hpp"
+#include "losses/simd.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "ops/elementwise.hpp"
 #include "ops/indexing.hpp"
@@ -19,19 +20,8 @@ namespace tapegrad {
 
 namespace {
 
-template <class T>
-using Batch = xsimd::batch<T>;
-
-// The sum of a batch's lanes, in lane order (xsimd::hadd trips a GCC 12
-// -Wuninitialized false positive inside the AVX-512 intrinsics).
-template <class T>
-T lane_sum(const Batch<T>& b) {
-  alignas(64) std::array<T, Batch<T>::size> lanes;
-  b.store_aligned(lanes.data());
-  T total = 0;
-  for (T v : lanes) total += v;
-  return total;
-}
+using detail::Batch;
+using detail::lane_sum;
 
 template <class T>
 T row_max(const T* s, std::size_t c) {
