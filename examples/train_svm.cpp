@@ -129,7 +129,7 @@ int run(const Settings& s) {
       opt.set_lr(schedule->lr_at(step++));
       opt.zero_grad();
       tape.clear();
-      const Var<float> scores = matmul(tape.constant(batches.x()), tape.watch(w)) + tape.watch(b);
+      const Var<float> scores = matmul(tape.borrow(batches.x()), tape.watch(w)) + tape.watch(b);
       const Var<float> loss = multiclass_hinge(scores, batches.y(), hinge);
       tape.backward(loss);
       // (reg/2)·|W|² adds reg·W to W's gradient: what SGD's weight decay computes, on W alone.

