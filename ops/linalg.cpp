@@ -99,6 +99,41 @@ inline void narrow_cols(bool fresh, std::size_t n, std::size_t m, const T* a, st
   }
 }
 
+// The same product with the register along A's rows instead: N accumulators hold
+// Cᵀ[j, strip] = Σ_i G[i,j]·A[i, strip], with no idle lanes when n < width
+// (n = 10: 10 FMAs per row of the strip instead of 16), then transposed out.
+template <class L, int N, class T>
+void narrow_strip(bool fresh, std::size_t m, const T* a, std::size_t lda, const T* g, std::size_t ldg, T* c) {
+  constexpr std::size_t w = L::width;
+  const typename L::M all = L::mask(w);
+  typename L::V acc[N];
+#pragma GCC unroll 16
+  for (int j = 0; j < N; ++j) acc[j] = L::zero();
+  for (std::size_t i = 0; i < m; ++i) {
+    const T* ai = a + i * lda;
+    _mm_prefetch(reinterpret_cast<const char*>(ai + 8 * lda), _MM_HINT_T0);
+    const typename L::V x = L::load(all, ai);
+    const T* gi = g + i * ldg;
+#pragma GCC unroll 16
+    for (int j = 0; j < N; ++j) acc[j] = L::fma(gi[j], x, acc[j]);
+  }
+  alignas(64) T tmp[N * w];
+#pragma GCC unroll 16
+  for (int j = 0; j < N; ++j) L::store(all, tmp + j * w, acc[j]);
+  for (std::size_t l = 0; l < w; ++l)
+    for (int j = 0; j < N; ++j) c[l * N + j] = (fresh ? T(0) : c[l * N + j]) + tmp[j * w + l];
+}
+
+template <class L, int N = 1, class T>
+void narrow_strips(std::size_t n, bool fresh, std::size_t rows, std::size_t m, const T* a, std::size_t lda,
+                   const T* g, std::size_t ldg, T* c, std::size_t& done) {
+  if constexpr (N <= 16) {
+    if (static_cast<std::size_t>(N) != n)
+      return narrow_strips<L, N + 1>(n, fresh, rows, m, a, lda, g, ldg, c, done);
+    for (; done + L::width <= rows; done += L::width) narrow_strip<L, N>(fresh, m, a + done, lda, g, ldg, c + done * n);
+  }
+}
+
 // C (m×n) (+)= op(A)·B for n <= the register width; false when the shape is not
 // one it handles (B transposed, or n too wide), leaving the call to BLAS.
 template <class T>
@@ -112,8 +147,7 @@ bool narrow_gemm(bool fresh, bool trans_a, bool trans_b, std::size_t m, std::siz
     for (; i + kBlock <= m; i += kBlock) narrow_rows<L, kBlock>(fresh, n, k, a + i * lda, lda, b, ldb, c + i * n);
     for (; i < m; ++i) narrow_rows<L, 1>(fresh, n, k, a + i * lda, lda, b, ldb, c + i * n);
   } else {  // C = Aᵀ·B with A stored k×m: output row i is column i of A
-    constexpr int kStrip = 16;
-    for (; i + kStrip <= m; i += kStrip) narrow_cols<L, kStrip>(fresh, n, k, a + i, lda, b, ldb, c + i * n);
+    narrow_strips<L>(n, fresh, m, k, a, lda, b, ldb, c, i);
     for (; i < m; ++i) narrow_cols<L, 1>(fresh, n, k, a + i, lda, b, ldb, c + i * n);
   }
   return true;
