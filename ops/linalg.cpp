@@ -27,8 +27,9 @@ inline void gemm(bool trans_a, bool trans_b, int m, int n, int k, const double* 
 #if defined(__AVX512F__)
 // Narrow products (output n <= one AVX-512 register: 16 floats / 8 doubles),
 // e.g. a 256×784 batch times a 784×10 weight. OpenBLAS packs both operands and
-// pads n to its kernel width, so packing dominates; keeping one output row in a
-// masked register and streaming A once measured 2-3× faster for such shapes.
+// pads n to its kernel width, so packing dominates; these kernels stream A once
+// with the output in registers. Measured for the linear-SVM step (forward
+// 256×784·784×10 + dW = Xᵀ·dS): 144 -> 76-79 us; for 4096×3072·3072×10 13.6 -> 10 ms.
 struct Lanes32 {
   using V = __m512;
   using M = __mmask16;
