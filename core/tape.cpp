@@ -124,6 +124,12 @@ Var<T> Tape<T>::commit(Record<T>& r) {
 }
 
 template <class T>
+void Tape<T>::unpush(Record<T>& r) {
+  if (r.id + 1 != size_) fail("unpush: record #", r.id, " (", r.op, ") is not the last of ", size_);
+  --size_;
+}
+
+template <class T>
 const Tensor<T>& Tape<T>::value_of(std::uint32_t id) const {
   const Record<T>& r = records_[id];
   return r.param ? r.param->value : r.borrowed ? *r.borrowed : r.value;

@@ -8,6 +8,7 @@
 #include <deque>
 #include <initializer_list>
 #include <string>
+#include <vector>
 
 #include <xtensor/xnoalias.hpp>
 
@@ -80,6 +81,7 @@ struct Record {
   // What backward needs beyond the inputs' values.
   Tensor<T> aux;
   IndexTensor index;
+  std::vector<std::uint64_t> bits;  // one bit per element (the hinge's violations)
   std::array<double, 4> scalars{};
   std::array<std::int64_t, 4> ints{};
 };
@@ -148,6 +150,9 @@ class Tape {
   // counts in size()).
   Record<T>& push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward);
   Var<T> commit(Record<T>& r);
+  // Undoes push() of the last record, for an op whose single forward pass finds
+  // bad input only after push (it then throws): no orphan record is left.
+  void unpush(Record<T>& r);
   // Throws unless v is a live Var of this tape; `op` names the caller.
   void check(const Var<T>& v, const char* op) const;
 

@@ -12,13 +12,11 @@
 #include <limits>
 #include <type_traits>
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
-#endif
 #include <xsimd/xsimd.hpp>
 
 #include "losses/check_inputs.hpp"
 #include "losses/hinge.hpp"
+#include "losses/hinge_avx512.hpp"
 #include "losses/hinge_rows.hpp"
 #include "losses/simd.hpp"
 
@@ -31,110 +29,11 @@ constexpr const char* kOp = "multiclass_hinge";
 using detail::Batch;
 using detail::lane_sum;
 
-using namespace hinge_rows;  // term, slope, ww_terms, ww_grads, max_of, wrong_max, cs_spread, count_equal
-
-
-struct Layout {
-  std::size_t n, c;
-  const std::int64_t* y;
-};
-
+using namespace hinge_rows;  // Layout, term, slope, ww_terms, ww_grads, max_of, wrong_max, cs_spread, count_equal
 #if defined(__AVX512F__)
-// Rows of at most 16 float classes: one masked AVX-512 vector holds a whole row,
-// so a row costs a handful of instructions instead of two segment loops with
-// scalar tails. Same z = (s_j − s_y) + Δ and same z > 0 as the loops above.
-constexpr std::size_t kSmallC = 16;
-
-inline __mmask16 col_mask(std::size_t c) { return static_cast<__mmask16>((1u << c) - 1u); }
-
-// The forward of the whole batch and the input checks in one pass: false when a
-// label is outside [0, C) or a score is not finite (the caller then runs the full
-// check, which throws the precise message). x − x is 0 for finite x, NaN otherwise.
-template <int P>
-bool forward_small(HingeKind kind, const float* s, const Layout& l, float delta, double& total) {
-  const __mmask16 cols = col_mask(l.c);
-  const __m512 vd = _mm512_set1_ps(delta), zero = _mm512_setzero_ps();
-  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  __m512 fin = zero;
-  double sum = 0;
-  for (std::size_t i = 0; i < l.n; ++i) {
-    const std::uint64_t y = static_cast<std::uint64_t>(l.y[i]);
-    if (y >= l.c) return false;
-    const float* row = s + i * l.c;
-    const __m512 x = _mm512_maskz_loadu_ps(cols, row);
-    fin = _mm512_add_ps(fin, _mm512_sub_ps(x, x));
-    const __mmask16 wrong = static_cast<__mmask16>(cols & ~(1u << y));
-    const float sy = row[y];
-    float li;
-    if (kind == HingeKind::weston_watkins) {
-      const __m512 z = _mm512_add_ps(_mm512_sub_ps(x, _mm512_set1_ps(sy)), vd);
-      const __mmask16 viol = _mm512_mask_cmp_ps_mask(wrong, z, zero, _CMP_GT_OQ);
-      li = _mm512_reduce_add_ps(P == 1 ? _mm512_maskz_mov_ps(viol, z) : _mm512_maskz_mul_ps(viol, z, z));
-    } else {
-      const float m = _mm512_reduce_max_ps(_mm512_mask_blend_ps(wrong, ninf, x));
-      li = term<P>((m - sy) + delta);
-    }
-    sum += li;
-  }
-  total = sum;
-  return _mm512_cmp_ps_mask(fin, zero, _CMP_EQ_OQ) == 0xFFFF;
-}
-
-template <int P, bool Fresh>
-void backward_small(HingeKind kind, const float* s, const Layout& l, float delta, const float* w,
-                    const float* up, bool per_row, float scale, float* g) {
-  const __mmask16 cols = col_mask(l.c);
-  const __m512 vd = _mm512_set1_ps(delta), zero = _mm512_setzero_ps();
-  const __m512 ninf = _mm512_set1_ps(-std::numeric_limits<float>::infinity());
-  // Adding into g: a row's masked load would overlap the previous rows' masked
-  // stores within 64 bytes and wait for them (no store forwarding between masked
-  // accesses: ~70% of the time went there). So rows are loaded `ahead` rows early,
-  // past every store whose 64-byte span can reach them, into a small ring.
-  const std::size_t ahead = Fresh ? 0 : (kSmallC + l.c - 1) / l.c - 1, ring_size = ahead + 1;
-  __m512 ring[kSmallC];
-  if (!Fresh)
-    for (std::size_t r = 0; r < ahead && r < l.n; ++r) ring[r] = _mm512_maskz_loadu_ps(cols, g + r * l.c);
-  std::size_t slot = 0, next = ahead;  // ring slots of row i and of row i + ahead
-  for (std::size_t i = 0; i < l.n; ++i) {
-    const float* row = s + i * l.c;
-    float* grow = g + i * l.c;
-    if (!Fresh && i + ahead < l.n) ring[next] = _mm512_maskz_loadu_ps(cols, grow + ahead * l.c);
-    const std::size_t y = static_cast<std::size_t>(l.y[i]);
-    const float sy = row[y];
-    float gi = (per_row ? up[i] : up[0]) * scale;
-    if (w) gi *= w[y];
-    const __m512 x = _mm512_maskz_loadu_ps(cols, row);
-    const __mmask16 wrong = static_cast<__mmask16>(cols & ~(1u << y));
-    __m512 d;
-    float dy;
-    if (kind == HingeKind::weston_watkins) {
-      const __m512 z = _mm512_add_ps(_mm512_sub_ps(x, _mm512_set1_ps(sy)), vd);
-      const __mmask16 viol = _mm512_mask_cmp_ps_mask(wrong, z, zero, _CMP_GT_OQ);
-      d = P == 1 ? _mm512_maskz_mov_ps(viol, _mm512_set1_ps(gi))
-                 : _mm512_maskz_mul_ps(viol, _mm512_add_ps(z, z), _mm512_set1_ps(gi));
-      dy = -_mm512_reduce_add_ps(d);
-    } else {
-      const float m = _mm512_reduce_max_ps(_mm512_mask_blend_ps(wrong, ninf, x));
-      const float dz = slope<P>((m - sy) + delta) * gi;
-      d = zero;
-      if (dz != 0.0f) {  // split evenly among the tied maxima
-        const __mmask16 ties = _mm512_mask_cmp_ps_mask(wrong, x, _mm512_set1_ps(m), _CMP_EQ_OQ);
-        d = _mm512_maskz_mov_ps(ties, _mm512_set1_ps(dz / static_cast<float>(__builtin_popcount(ties))));
-      }
-      dy = -dz;
-    }
-    // lane y (0 so far) takes dy before the one store: a scalar grow[y] update
-    // right after the vector store would stall on store forwarding every row
-    d = _mm512_mask_mov_ps(d, static_cast<__mmask16>(1u << y), _mm512_set1_ps(dy));
-    if (!Fresh) {
-      d = _mm512_add_ps(d, ring[slot]);
-      slot = slot + 1 == ring_size ? 0 : slot + 1;
-      next = next + 1 == ring_size ? 0 : next + 1;
-    }
-    _mm512_mask_storeu_ps(grow, cols, d);
-  }
-}
+using namespace hinge_avx512;  // kSmallC, forward_small, backward_small, forward_ww1_masked, backward_ww1_masked
 #endif
+
 
 // Row losses (before weights and reduction) into out[i] = L_i · w[y_i]; returns Σ_i out[i].
 template <int P, class T>
@@ -240,6 +139,18 @@ void backward_dispatch(bool fresh, HingeKind kind, const T* s, const Layout& l, 
     backward_rows<P, false>(kind, s, l, delta, w, up, per_row, scale, g);
 }
 
+// Weston–Watkins with p = 1 on float rows wider than one vector, without weights:
+// the forward saves the violation bits and the backward uses them (hinge_avx512.hpp).
+template <class T>
+bool uses_mask(HingeKind kind, std::int64_t p, std::size_t c, bool weighted) {
+#if defined(__AVX512F__)
+  return std::is_same_v<T, float> && kind == HingeKind::weston_watkins && p == 1 && c > kSmallC && !weighted;
+#else
+  (void)kind, (void)p, (void)c, (void)weighted;
+  return false;
+#endif
+}
+
 }  // namespace
 
 template <class T>
@@ -248,16 +159,19 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
   Tape<T>& t = scores.tape(kOp);
   t.check(scores, kOp);
   const Tensor<T>& s = t.value(scores);
-  // Without weights and with a reduction the forward runs here, before push, as
-  // the single pass that also checks labels and finiteness (small float rows: one
-  // AVX-512 vector per row).
-  bool fused_done = false, checked = false;  // fused_done: forward done and inputs valid
+  const bool well_formed = s.dimension() == 2 && labels.dimension() == 1 && labels.shape()[0] == s.shape()[0] &&
+                           (options.p == 1 || options.p == 2);
+  const bool masked = well_formed && uses_mask<T>(options.kind, options.p, s.shape()[1], weights != nullptr);
+  // Otherwise, without weights and with a reduction, the forward runs here, before
+  // push, as the single pass that also checks labels and finiteness (small float
+  // rows: one AVX-512 vector per row). The masked forward runs after push, since
+  // its bits go into the record, and undoes the push on bad input.
+  bool fused_done = false, checked = masked;  // fused_done: forward done and inputs valid
   double fused_total = 0;
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
-    if (!weights && options.reduction != Reduction::none && s.dimension() == 2 && labels.dimension() == 1 &&
-        labels.shape()[0] == s.shape()[0] && s.shape()[1] >= 1 && s.shape()[1] <= kSmallC &&
-        (options.p == 1 || options.p == 2)) {
+    if (!checked && !weights && options.reduction != Reduction::none && well_formed && s.shape()[1] >= 1 &&
+        s.shape()[1] <= kSmallC) {
       const Layout l{s.shape()[0], s.shape()[1], labels.data()};
       const float delta = static_cast<float>(options.margin);
       fused_done = options.p == 1 ? forward_small<1>(options.kind, s.data(), l, delta, fused_total)
@@ -266,16 +180,15 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     }
   }
 #endif
-  if (!checked && !weights && options.reduction != Reduction::none && s.dimension() == 2 &&
-      labels.dimension() == 1 && labels.shape()[0] == s.shape()[0] && (options.p == 1 || options.p == 2)) {
+  if (!checked && !weights && options.reduction != Reduction::none && well_formed) {
     const Layout l{s.shape()[0], s.shape()[1], labels.data()};
     const T delta = static_cast<T>(options.margin);
     fused_done = options.p == 1 ? forward_rows_checked<1>(options.kind, s.data(), l, delta, fused_total)
                                 : forward_rows_checked<2>(options.kind, s.data(), l, delta, fused_total);
   }
   // the full check throws the precise message when the single pass found bad input
-  const detail::ClassDims dims = fused_done ? detail::ClassDims{s.shape()[0], s.shape()[1]}
-                                            : detail::check_class_inputs(kOp, s, labels, weights);
+  const detail::ClassDims dims = fused_done || masked ? detail::ClassDims{s.shape()[0], s.shape()[1]}
+                                                      : detail::check_class_inputs(kOp, s, labels, weights);
   detail::check_hinge_options(kOp, options, dims.rows);
 
   // ds_j = gi·(1 | 2z_j) for each violating wrong class j (CS: split evenly among tied
@@ -292,9 +205,14 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     const T delta = static_cast<T>(r.scalars[0]), scale = static_cast<T>(r.scalars[1]);
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
+      const T* up = r.grad.data();
+      T* gd = g->data();
+      if (uses_mask<T>(kind, r.ints[1], l.c, w != nullptr)) {
+        fresh ? backward_ww1_masked<true>(l, r.bits.data(), w, up, per_row, scale, gd)
+              : backward_ww1_masked<false>(l, r.bits.data(), w, up, per_row, scale, gd);
+        return;
+      }
       if (l.c >= 1 && l.c <= kSmallC) {
-        const T* up = r.grad.data();
-        T* gd = g->data();
         if (r.ints[1] == 1)
           fresh ? backward_small<1, true>(kind, s.data(), l, delta, w, up, per_row, scale, gd)
                 : backward_small<1, false>(kind, s.data(), l, delta, w, up, per_row, scale, gd);
@@ -310,14 +228,6 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     else
       backward_dispatch<2>(fresh, kind, s.data(), l, delta, w, r.grad.data(), per_row, scale, g->data());
   });
-  r.ints = {static_cast<std::int64_t>(options.kind), options.p, static_cast<std::int64_t>(options.reduction),
-            weights ? 1 : 0};
-  r.scalars[0] = options.margin;
-  r.scalars[1] = options.reduction == Reduction::mean ? 1.0 / static_cast<double>(dims.rows) : 1.0;
-  if (r.requires_grad) {  // assignments: the record's buffers are reused after tape.clear()
-    r.index = labels;
-    if (weights) r.aux = *weights;
-  }
 
   const Layout l{dims.rows, dims.classes, labels.data()};
   const T delta = static_cast<T>(options.margin);
@@ -329,9 +239,31 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
   } else {
     r.value.resize(std::array<std::size_t, 0>{});
   }
-  const double total = fused_done ? fused_total
-                     : options.p == 1 ? forward_rows<1>(options.kind, s.data(), l, delta, w, out)
-                                      : forward_rows<2>(options.kind, s.data(), l, delta, w, out);
+  double total = fused_total;
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (masked) {
+      r.bits.resize(dims.rows * mask_words(dims.classes));  // keeps the buffer when the size is unchanged
+      if (!forward_ww1_masked(s.data(), l, delta, w, out, r.bits.data(), total)) {
+        t.unpush(r);
+        detail::check_class_inputs(kOp, s, labels, weights);  // throws the precise message
+        fail(kOp, ": the single-pass check and the full check disagree");
+      }
+      fused_done = true;
+    }
+  }
+#endif
+  if (!fused_done)
+    total = options.p == 1 ? forward_rows<1>(options.kind, s.data(), l, delta, w, out)
+                           : forward_rows<2>(options.kind, s.data(), l, delta, w, out);
+  r.ints = {static_cast<std::int64_t>(options.kind), options.p, static_cast<std::int64_t>(options.reduction),
+            weights ? 1 : 0};
+  r.scalars[0] = options.margin;
+  r.scalars[1] = options.reduction == Reduction::mean ? 1.0 / static_cast<double>(dims.rows) : 1.0;
+  if (r.requires_grad) {  // assignments: the record's buffers are reused after tape.clear()
+    r.index = labels;
+    if (weights) r.aux = *weights;
+  }
   if (options.reduction == Reduction::sum) *r.value.data() = static_cast<T>(total);
   if (options.reduction == Reduction::mean) *r.value.data() = static_cast<T>(total / static_cast<double>(dims.rows));
   if (t.tracking_branches()) note_branches(t, options.kind, s.data(), l, delta);

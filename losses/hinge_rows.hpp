@@ -4,6 +4,7 @@
 // and (y, C). Internal to losses/hinge_fused.cpp.
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 
 #include <xsimd/xsimd.hpp>
@@ -14,6 +15,12 @@ namespace tapegrad::hinge_rows {
 
 using detail::Batch;
 using detail::lane_sum;
+
+// Row-major N×C scores and their N labels.
+struct Layout {
+  std::size_t n, c;
+  const std::int64_t* y;
+};
 
 template <int P, class T>
 T term(T z) {  // max(0, z)^P

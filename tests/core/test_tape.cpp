@@ -364,5 +364,18 @@ TEST(Tape, PushRejectsMoreThanThreeInputs) {
   EXPECT_EQ(t.size(), 1u);
 }
 
+TEST(Tape, UnpushTakesBackOnlyTheLastRecord) {
+  // an op whose single forward pass finds bad input after push takes its record back
+  Tape<double> t;
+  Var<double> a = t.constant(Tensor<double>{1.0});
+  Record<double>& first = t.push("op1", {a}, nullptr);
+  Record<double>& second = t.push("op2", {a}, nullptr);
+  EXPECT_EQ(error_of([&] { t.unpush(first); }), "unpush: record #1 (op1) is not the last of 3");
+  EXPECT_EQ(t.size(), 3u);
+  t.unpush(second);
+  t.unpush(first);
+  EXPECT_EQ(t.size(), 1u);
+}
+
 }  // namespace
 }  // namespace tapegrad

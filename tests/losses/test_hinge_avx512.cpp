@@ -1,0 +1,176 @@
+// The fused hinge's float kernels (losses/hinge_avx512.hpp on AVX-512 machines):
+// rows of at most 16 classes in one vector, and the Weston–Watkins p = 1 forward
+// that saves one violation bit per score for the backward. The tests hold on any
+// machine (elsewhere the same shapes take the portable row loops); the widths
+// cover one vector, several 16-column chunks with tails, and 64-bit mask words.
+#include <gmock/gmock.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "losses/hinge.hpp"
+#include "losses/reference.hpp"
+#include "support/alloc_counter.hpp"
+#include "support/support.hpp"
+
+namespace tapegrad {
+namespace {
+
+using testing::all_close;
+using testing::random_tensor;
+
+constexpr HingeKind WW = HingeKind::weston_watkins;
+constexpr HingeKind CS = HingeKind::crammer_singer;
+
+constexpr std::size_t kWidths[] = {1, 2, 3, 10, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100, 129};
+
+HingeOptions opts(HingeKind kind, int p = 1, Reduction red = Reduction::mean, double margin = 1.0) {
+  HingeOptions o;
+  o.kind = kind;
+  o.p = p;
+  o.reduction = red;
+  o.margin = margin;
+  return o;
+}
+
+IndexTensor random_labels(std::size_t n, std::size_t c, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  IndexTensor y = IndexTensor::from_shape({n});
+  for (auto& v : y) v = static_cast<std::int64_t>(rng() % c);
+  return y;
+}
+
+// Integer scores put many margins exactly on the kink and tie many rows, and every
+// value stays exact in float: the losses and gradients must equal the double
+// reference exactly. Labels sit on the first and last class and on the edges of
+// the 16-column chunks and 64-bit mask words.
+TEST(HingeAvx512, FloatRowsMatchTheReferenceExactlyAtKinksAndTies) {
+  const std::size_t n = 37;
+  for (std::size_t c : kWidths) {
+    std::mt19937_64 rng(100 + c);
+    Tensor<float> s = Tensor<float>::from_shape({n, c});
+    for (auto& v : s) v = static_cast<float>(static_cast<int>(rng() % 5) - 2);
+    IndexTensor y = random_labels(n, c, 200 + c);
+    y(0) = 0;
+    y(1) = static_cast<std::int64_t>(c - 1);
+    for (std::size_t k = 0; k < 5; ++k) y(2 + k) = static_cast<std::int64_t>(std::min<std::size_t>(c - 1, 15 + k * 16 + k % 2));
+    const Tensor<double> sd = xt::cast<double>(s);
+    for (HingeKind kind : {WW, CS})
+      for (int p : {1, 2})
+        for (Reduction red : {Reduction::sum, Reduction::mean, Reduction::none}) {
+          const HingeOptions o = opts(kind, p, red);
+          const auto ref = testing::reference::hinge(sd, y, o);
+          Parameter<float> param(s);
+          Tape<float> t;
+          const Var<float> v = multiclass_hinge(t.watch(param), y, o);
+          if (red == Reduction::none) {
+            EXPECT_EQ(Tensor<double>(xt::cast<double>(t.value(v))), ref.rows) << "C " << c;
+            t.backward(v, xt::ones<float>({n}));
+          } else {
+            EXPECT_FLOAT_EQ(t.value(v)(), static_cast<float>(ref.total)) << "C " << c;  // already reduced
+            t.backward(v);
+          }
+          // mean scales by 1/37, not exact in float: float rounding of up to 128 terms
+          EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(param.grad)), ref.grad, 1e-6, 1e-6))
+              << "C " << c << " kind " << int(kind) << " p " << p << " red " << int(red);
+          if (red == Reduction::sum && kind == WW)  // integer gradients (CS splits ties in thirds): exact
+            EXPECT_EQ(Tensor<double>(xt::cast<double>(param.grad)), ref.grad) << "C " << c;
+        }
+  }
+}
+
+TEST(HingeAvx512, FloatRowsRandomAndAccumulating) {
+  // random scores; the second loss's backward adds into the non-fresh gradient buffer
+  // (small rows are loaded ahead of the stores: up to 15 rows for C = 1, more than some batches hold)
+  for (std::size_t n : {1, 3, 50})
+  for (std::size_t c : kWidths)
+    for (HingeKind kind : {WW, CS})
+      for (int p : {1, 2}) {
+        const Tensor<float> s = xt::cast<float>(random_tensor({n, c}, 300 + c + n, -2, 2));
+        const IndexTensor y = random_labels(n, c, 400 + c + n);
+        const HingeOptions o = opts(kind, p, Reduction::mean, 0.5);
+        const auto ref = testing::reference::hinge(xt::cast<double>(s), y, o);
+        Parameter<float> param(s);
+        Tape<float> t;
+        const Var<float> sv = t.watch(param);
+        const Var<float> v = multiclass_hinge(sv, y, o) + multiclass_hinge(sv * 1.0f, y, o);  // fresh buffer too
+        EXPECT_NEAR(t.value(v)(), 2 * ref.total, 1e-6 * (1 + 2 * ref.total));  // float sums of up to 129·50 terms
+        t.backward(v);
+        EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(param.grad)), Tensor<double>(2.0 * ref.grad), 1e-5,
+                              1e-6))
+            << "N " << n << " C " << c << " kind " << int(kind) << " p " << p;
+      }
+}
+
+TEST(HingeAvx512, WideRowsBadInputThrowsAndLeavesNoRecord) {
+  // the masked forward finds bad input after its record is pushed: it takes the
+  // record back, and the full check names the value
+  const std::size_t n = 8, c = 100;
+  Tensor<float> s = xt::cast<float>(random_tensor({n, c}, 7, -2, 2));
+  const IndexTensor y = random_labels(n, c, 8);
+  Parameter<float> p(s);
+  Tape<float> t;
+  const Var<float> v = t.watch(p);
+  s(5, 70) = std::numeric_limits<float>::quiet_NaN();
+  const Var<float> bad = t.constant(s);
+  const std::size_t before = t.size();
+  EXPECT_THAT([&] { multiclass_hinge(bad, y, opts(WW)); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("multiclass_hinge: non-finite score nan at row 5, column 70")));
+  EXPECT_EQ(t.size(), before);
+  IndexTensor y_bad = y;
+  y_bad(6) = static_cast<std::int64_t>(c);
+  EXPECT_THAT([&] { multiclass_hinge(v, y_bad, opts(WW, 1, Reduction::none)); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("multiclass_hinge: label 100 at row 6 is outside [0, 100)")));
+  EXPECT_EQ(t.size(), before);
+  // the tape goes on: the next loss is record `before`, and its gradient is right
+  const Var<float> ok = multiclass_hinge(v, y, opts(WW));
+  EXPECT_EQ(t.size(), before + 1);
+  t.backward(ok);
+  const auto ref = testing::reference::hinge(xt::cast<double>(p.value), y, opts(WW));
+  EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(p.grad)), ref.grad, 1e-6, 1e-7));
+}
+
+TEST(HingeAvx512, WideRowsBackwardTwiceAndUnderNoGrad) {
+  const std::size_t n = 20, c = 70;
+  const Tensor<float> s = xt::cast<float>(random_tensor({n, c}, 9, -2, 2));
+  const IndexTensor y = random_labels(n, c, 10);
+  const auto ref = testing::reference::hinge(xt::cast<double>(s), y, opts(WW, 1, Reduction::sum));
+  Parameter<float> p(s);
+  Tape<float> t;
+  const Var<float> v = multiclass_hinge(t.watch(p), y, opts(WW, 1, Reduction::sum));
+  t.backward(v);
+  t.backward(v);  // documented: a second sweep adds into the parameter again
+  EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(p.grad)), Tensor<double>(2.0 * ref.grad), 1e-6, 1e-6));
+  {
+    NoGrad<float> off(t);
+    EXPECT_NEAR(t.value(multiclass_hinge(t.watch(p), y, opts(WW, 1, Reduction::sum)))(), ref.total,
+                1e-5 * ref.total);
+  }
+}
+
+TEST(HingeAvx512, WideRowsSteadyStateStepAllocatesNothing) {
+  // the violation bits live in the record and are reused after clear()
+  const Tensor<float> s = xt::cast<float>(random_tensor({64, 300}, 11, -2, 2));
+  const IndexTensor y = random_labels(64, 300, 12);
+  Parameter<float> p(s);
+  Tape<float> t;
+  long during = -1;
+  for (int step = 0; step < 3; ++step) {
+    if (step == 2) {
+      g_allocations = 0;
+      g_counting = true;
+    }
+    t.backward(multiclass_hinge(t.watch(p), y, opts(WW)));
+    t.clear();
+    if (step == 2) {
+      g_counting = false;
+      during = g_allocations;
+    }
+  }
+  EXPECT_EQ(during, 0);
+}
+
+}  // namespace
+}  // namespace tapegrad
