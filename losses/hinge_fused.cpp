@@ -29,7 +29,7 @@ constexpr const char* kOp = "multiclass_hinge";
 using detail::Batch;
 using detail::lane_sum;
 
-using namespace hinge_rows;  // Layout, term, slope, ww_terms, ww_grads, max_of, wrong_max, cs_spread, count_equal
+using namespace hinge_rows;  // Layout, term, slope, ww_terms, ww_grads, max_of, wrong_max, *_cs_saved
 #if defined(__AVX512F__)
 using namespace hinge_avx512;  // kSmallC, forward_small, backward_small, forward_ww1_masked, backward_ww1_masked
 #endif
@@ -98,10 +98,10 @@ void note_branches(Tape<T>& t, HingeKind kind, const T* s, const Layout& l, T de
   }
 }
 
-// The mirror of forward_rows: same z, same z > 0.
+// The mirror of forward_rows for Weston–Watkins rows that saved nothing: same z,
+// same z > 0. (Crammer–Singer rows always save their maximum or fit one vector.)
 template <int P, bool Fresh, class T>
-void backward_rows(HingeKind kind, const T* s, const Layout& l, T delta, const T* w, const T* up,
-                   bool per_row, T scale, T* g) {
+void backward_ww_rows(const T* s, const Layout& l, T delta, const T* w, const T* up, bool per_row, T scale, T* g) {
   for (std::size_t i = 0; i < l.n; ++i) {
     const T* row = s + i * l.c;
     T* grow = g + i * l.c;
@@ -109,46 +109,71 @@ void backward_rows(HingeKind kind, const T* s, const Layout& l, T delta, const T
     const T sy = row[y];
     T gi = (per_row ? up[i] : up[0]) * scale;
     if (w) gi *= w[y];
-    T dy;
-    if (kind == HingeKind::weston_watkins) {
-      dy = -(ww_grads<P, Fresh>(row, grow, 0, y, sy, delta, gi) +
-             ww_grads<P, Fresh>(row, grow, y + 1, l.c, sy, delta, gi));
-    } else {
-      const T m = wrong_max(row, l.c, y);
-      const T dz = slope<P>((m - sy) + delta) * gi;
-      if (dz != T(0)) {
-        const std::size_t ties = count_equal(row, 0, y, m) + count_equal(row, y + 1, l.c, m);
-        const T share = dz / static_cast<T>(ties);
-        cs_spread<Fresh>(row, grow, 0, y, m, share);
-        cs_spread<Fresh>(row, grow, y + 1, l.c, m, share);
-      } else if (Fresh) {  // no violation: the row's gradient is 0
-        std::fill(grow, grow + l.c, T(0));
-      }
-      dy = -dz;
-    }
+    const T dy = -(ww_grads<P, Fresh>(row, grow, 0, y, sy, delta, gi) +
+                   ww_grads<P, Fresh>(row, grow, y + 1, l.c, sy, delta, gi));
     grow[y] = Fresh ? dy : grow[y] + dy;
   }
 }
 
 template <int P, class T>
-void backward_dispatch(bool fresh, HingeKind kind, const T* s, const Layout& l, T delta, const T* w,
-                       const T* up, bool per_row, T scale, T* g) {
+void backward_dispatch(bool fresh, const T* s, const Layout& l, T delta, const T* w, const T* up, bool per_row,
+                       T scale, T* g) {
   if (fresh)
-    backward_rows<P, true>(kind, s, l, delta, w, up, per_row, scale, g);
+    backward_ww_rows<P, true>(s, l, delta, w, up, per_row, scale, g);
   else
-    backward_rows<P, false>(kind, s, l, delta, w, up, per_row, scale, g);
+    backward_ww_rows<P, false>(s, l, delta, w, up, per_row, scale, g);
 }
 
-// Weston–Watkins with p = 1 on float rows wider than one vector, without weights:
-// the forward saves the violation bits and the backward uses them (hinge_avx512.hpp).
+// What a forward saves for its backward in Record::bits, beyond the labels:
+//  - ww_bits: Weston–Watkins, p = 1, float rows wider than one AVX-512 vector: one
+//    violation bit per score (hinge_avx512.hpp);
+//  - cs_argmax: Crammer–Singer (except float rows that fit one AVX-512 vector): where
+//    each row's maximum is and how many tie (hinge_rows.hpp);
+//  - none: the backward recomputes everything from the scores.
+enum class Saved { none, ww_bits, cs_argmax };
+
 template <class T>
-bool uses_mask(HingeKind kind, std::int64_t p, std::size_t c, bool weighted) {
+Saved saved_for(HingeKind kind, std::int64_t p, std::size_t c) {
 #if defined(__AVX512F__)
-  return std::is_same_v<T, float> && kind == HingeKind::weston_watkins && p == 1 && c > kSmallC && !weighted;
-#else
-  (void)kind, (void)p, (void)c, (void)weighted;
-  return false;
+  if (std::is_same_v<T, float> && c <= kSmallC) return Saved::none;  // one vector per row: recomputing is cheaper
+  if (std::is_same_v<T, float> && kind == HingeKind::weston_watkins && p == 1) return Saved::ww_bits;
 #endif
+  (void)p;
+  return kind == HingeKind::crammer_singer ? Saved::cs_argmax : Saved::none;
+}
+
+// The forward that saves: row losses into out, Σ into total; false on bad input.
+template <class T>
+bool forward_saved(Saved saved, const HingeOptions& o, const T* s, const Layout& l, const T* w, T* out,
+                   std::uint64_t* bits, double& total) {
+  const T delta = static_cast<T>(o.margin);
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>)
+    if (saved == Saved::ww_bits) return forward_ww1_masked(s, l, delta, w, out, bits, total);
+#endif
+  (void)saved;
+  return o.p == 1 ? forward_cs_saved<1>(s, l, delta, w, out, bits, total)
+                  : forward_cs_saved<2>(s, l, delta, w, out, bits, total);
+}
+
+template <class T>
+void backward_saved(Saved saved, bool fresh, int p, const T* s, const Layout& l, T delta, const T* w, const T* up,
+                    bool per_row, T scale, const std::uint64_t* bits, T* g) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>)
+    if (saved == Saved::ww_bits) {
+      fresh ? backward_ww1_masked<true>(l, bits, w, up, per_row, scale, g)
+            : backward_ww1_masked<false>(l, bits, w, up, per_row, scale, g);
+      return;
+    }
+#endif
+  (void)saved;
+  if (p == 1)
+    fresh ? backward_cs_saved<1, true>(s, l, delta, w, up, per_row, scale, bits, g)
+          : backward_cs_saved<1, false>(s, l, delta, w, up, per_row, scale, bits, g);
+  else
+    fresh ? backward_cs_saved<2, true>(s, l, delta, w, up, per_row, scale, bits, g)
+          : backward_cs_saved<2, false>(s, l, delta, w, up, per_row, scale, bits, g);
 }
 
 }  // namespace
@@ -161,12 +186,12 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
   const Tensor<T>& s = t.value(scores);
   const bool well_formed = s.dimension() == 2 && labels.dimension() == 1 && labels.shape()[0] == s.shape()[0] &&
                            (options.p == 1 || options.p == 2);
-  const bool masked = well_formed && uses_mask<T>(options.kind, options.p, s.shape()[1], weights != nullptr);
-  // Otherwise, without weights and with a reduction, the forward runs here, before
-  // push, as the single pass that also checks labels and finiteness (small float
-  // rows: one AVX-512 vector per row). The masked forward runs after push, since
-  // its bits go into the record, and undoes the push on bad input.
-  bool fused_done = false, checked = masked;  // fused_done: forward done and inputs valid
+  const Saved saved = well_formed ? saved_for<T>(options.kind, options.p, s.shape()[1]) : Saved::none;
+  // The forward is also the pass that checks labels and finiteness: a saving forward
+  // runs after push, since what it saves goes into the record, and takes the record
+  // back on bad input; otherwise, without weights and with a reduction, the forward
+  // runs here, before push (small float rows: one AVX-512 vector per row).
+  bool fused_done = false, checked = saved != Saved::none;  // fused_done: forward done and inputs valid
   double fused_total = 0;
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>) {
@@ -187,8 +212,10 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
                                 : forward_rows_checked<2>(options.kind, s.data(), l, delta, fused_total);
   }
   // the full check throws the precise message when the single pass found bad input
-  const detail::ClassDims dims = fused_done || masked ? detail::ClassDims{s.shape()[0], s.shape()[1]}
-                                                      : detail::check_class_inputs(kOp, s, labels, weights);
+  // (weights are checked here: the saving forward checks the scores and labels only)
+  const detail::ClassDims dims = fused_done || (saved != Saved::none && !weights)
+                                     ? detail::ClassDims{s.shape()[0], s.shape()[1]}
+                                     : detail::check_class_inputs(kOp, s, labels, weights);
   detail::check_hinge_options(kOp, options, dims.rows);
 
   // ds_j = gi·(1 | 2z_j) for each violating wrong class j (CS: split evenly among tied
@@ -203,15 +230,16 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     const T* w = r.ints[3] ? r.aux.data() : nullptr;
     const bool per_row = static_cast<Reduction>(r.ints[2]) == Reduction::none;
     const T delta = static_cast<T>(r.scalars[0]), scale = static_cast<T>(r.scalars[1]);
+    const Saved saved = saved_for<T>(kind, r.ints[1], l.c);
+    if (saved != Saved::none) {
+      backward_saved(saved, fresh, static_cast<int>(r.ints[1]), s.data(), l, delta, w, r.grad.data(), per_row, scale,
+                     r.bits.data(), g->data());
+      return;
+    }
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       const T* up = r.grad.data();
       T* gd = g->data();
-      if (uses_mask<T>(kind, r.ints[1], l.c, w != nullptr)) {
-        fresh ? backward_ww1_masked<true>(l, r.bits.data(), w, up, per_row, scale, gd)
-              : backward_ww1_masked<false>(l, r.bits.data(), w, up, per_row, scale, gd);
-        return;
-      }
       if (l.c >= 1 && l.c <= kSmallC) {
         if (r.ints[1] == 1)
           fresh ? backward_small<1, true>(kind, s.data(), l, delta, w, up, per_row, scale, gd)
@@ -224,9 +252,9 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     }
 #endif
     if (r.ints[1] == 1)
-      backward_dispatch<1>(fresh, kind, s.data(), l, delta, w, r.grad.data(), per_row, scale, g->data());
+      backward_dispatch<1>(fresh, s.data(), l, delta, w, r.grad.data(), per_row, scale, g->data());
     else
-      backward_dispatch<2>(fresh, kind, s.data(), l, delta, w, r.grad.data(), per_row, scale, g->data());
+      backward_dispatch<2>(fresh, s.data(), l, delta, w, r.grad.data(), per_row, scale, g->data());
   });
 
   const Layout l{dims.rows, dims.classes, labels.data()};
@@ -240,19 +268,20 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     r.value.resize(std::array<std::size_t, 0>{});
   }
   double total = fused_total;
+  if (saved != Saved::none) {
 #if defined(__AVX512F__)
-  if constexpr (std::is_same_v<T, float>) {
-    if (masked) {
-      r.bits.resize(dims.rows * mask_words(dims.classes));  // keeps the buffer when the size is unchanged
-      if (!forward_ww1_masked(s.data(), l, delta, w, out, r.bits.data(), total)) {
-        t.unpush(r);
-        detail::check_class_inputs(kOp, s, labels, weights);  // throws the precise message
-        fail(kOp, ": the single-pass check and the full check disagree");
-      }
-      fused_done = true;
-    }
-  }
+    const std::size_t words = saved == Saved::ww_bits ? dims.rows * mask_words(dims.classes) : 2 * dims.rows;
+#else
+    const std::size_t words = 2 * dims.rows;
 #endif
+    r.bits.resize(words);  // keeps the buffer when the size is unchanged
+    if (!forward_saved(saved, options, s.data(), l, w, out, r.bits.data(), total)) {
+      t.unpush(r);
+      detail::check_class_inputs(kOp, s, labels, weights);  // throws the precise message
+      fail(kOp, ": the single-pass check and the full check disagree");
+    }
+    fused_done = true;
+  }
   if (!fused_done)
     total = options.p == 1 ? forward_rows<1>(options.kind, s.data(), l, delta, w, out)
                            : forward_rows<2>(options.kind, s.data(), l, delta, w, out);

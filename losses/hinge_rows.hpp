@@ -2,6 +2,7 @@
 // The fused multiclass hinge's row-segment kernels: xsimd loops over contiguous
 // row-major scores. The true class is skipped by running each kernel on [0, y)
 // and (y, C). Internal to losses/hinge_fused.cpp.
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -87,12 +88,22 @@ T max_of(const T* s, std::size_t b, std::size_t e, T m, Batch<T>* fin = nullptr)
   std::size_t j = b;
   T ft = 0;
   if (e - b >= B::size) {
-    B vm(m), f(T(0));
+    // two accumulators halve the chain of dependent maxima; wide rows stream from
+    // memory, so the loads are prefetched 4 KB ahead (harmless past the end)
+    B vm(m), vm2(m), f(T(0));
+    for (; j + 2 * B::size <= e; j += 2 * B::size) {
+      __builtin_prefetch(s + j + 4096 / sizeof(T));
+      const B x = B::load_unaligned(s + j), x2 = B::load_unaligned(s + j + B::size);
+      vm = xsimd::max(vm, x);
+      vm2 = xsimd::max(vm2, x2);
+      if (Check) f += (x - x) + (x2 - x2);
+    }
     for (; j + B::size <= e; j += B::size) {
       const B x = B::load_unaligned(s + j);
       vm = xsimd::max(vm, x);
       if (Check) f += x - x;
     }
+    vm = xsimd::max(vm, vm2);
     alignas(64) std::array<T, B::size> lanes;
     vm.store_aligned(lanes.data());
     for (T v : lanes) m = v > m ? v : m;
@@ -132,17 +143,85 @@ void cs_spread(const T* s, T* g, std::size_t b, std::size_t e, T m, T share) {
   }
 }
 
-// How many j ∈ [b, e) have s_j = m.
+// How many j ∈ [b, e) have s_j = m; the first such j goes into `first` unless it
+// is set already (≠ none).
 template <class T>
-std::size_t count_equal(const T* s, std::size_t b, std::size_t e, T m) {
+std::size_t tie_scan(const T* s, std::size_t b, std::size_t e, T m, std::size_t none, std::size_t& first) {
   using B = Batch<T>;
-  const B vm(m), one(T(1)), zero(T(0));
-  B acc(T(0));  // exact: counts stay far below 2^24
-  std::size_t j = b;
-  for (; j + B::size <= e; j += B::size) acc += xsimd::select(B::load_unaligned(s + j) == vm, one, zero);
-  std::size_t n = e - b >= B::size ? static_cast<std::size_t>(lane_sum(acc)) : 0;
-  for (; j < e; ++j) n += s[j] == m;
+  const B vm(m);
+  std::size_t n = 0, j = b;
+  const auto visit = [&](std::size_t k) {
+    if (s[k] != m) return;
+    if (first == none) first = k;
+    ++n;
+  };
+  for (; j + B::size <= e; j += B::size)
+    if (xsimd::any(B::load_unaligned(s + j) == vm))  // rarely: the row's maximum, or ties
+      for (std::size_t k = j; k < j + B::size; ++k) visit(k);
+  for (; j < e; ++j) visit(j);
   return n;
+}
+
+// Crammer–Singer that remembers each row's maximum: saved[2i] = first, where the
+// largest wrong-class score m first occurs, and saved[2i + 1] = how many wrong
+// classes equal it, so the backward touches only those entries and y (and reads the row
+// again only when several tie). Row losses into out[i] (when given, times w[y_i]
+// when weights are given), Σ_i into total, and the input checks ride along (the
+// row is still in L1 for the tie scan). False on a label outside [0, C) or a
+// non-finite score.
+template <int P, class T>
+bool forward_cs_saved(const T* s, const Layout& l, T delta, const T* w, T* out, std::uint64_t* saved,
+                      double& total) {
+  Batch<T> fin(T(0));
+  double sum = 0;
+  for (std::size_t i = 0; i < l.n; ++i) {
+    const std::uint64_t y = static_cast<std::uint64_t>(l.y[i]);
+    if (y >= l.c) return false;
+    const T* row = s + i * l.c;
+    const T sy = row[y];
+    fin += Batch<T>(sy - sy);
+    const T m = max_of<true>(row, y + 1, l.c, max_of<true>(row, 0, y, -std::numeric_limits<T>::infinity(), &fin),
+                             &fin);
+    std::size_t first = l.c;
+    const std::size_t ties = tie_scan(row, 0, y, m, l.c, first) + tie_scan(row, y + 1, l.c, m, l.c, first);
+    saved[2 * i] = first;
+    saved[2 * i + 1] = ties;
+    T li = term<P>((m - sy) + delta);
+    if (w) li *= w[y];
+    if (out) out[i] = li;
+    sum += li;
+  }
+  total = sum;
+  return lane_sum(fin) == T(0);
+}
+
+// The mirror of forward_cs_saved: dz = gi · slope((m − s_y) + Δ) with m = s[first],
+// split evenly among the ties, −dz to the true class; written (Fresh) or added into g.
+template <int P, bool Fresh, class T>
+void backward_cs_saved(const T* s, const Layout& l, T delta, const T* w, const T* up, bool per_row, T scale,
+                       const std::uint64_t* saved, T* g) {
+  for (std::size_t i = 0; i < l.n; ++i) {
+    const T* row = s + i * l.c;
+    T* grow = g + i * l.c;
+    if (Fresh) std::fill(grow, grow + l.c, T(0));
+    const std::size_t first = static_cast<std::size_t>(saved[2 * i]), ties = static_cast<std::size_t>(saved[2 * i + 1]);
+    if (ties == 0) continue;  // C = 1: no wrong class, no loss
+    const std::size_t y = static_cast<std::size_t>(l.y[i]);
+    T gi = (per_row ? up[i] : up[0]) * scale;
+    if (w) gi *= w[y];
+    const T m = row[first];
+    const T dz = slope<P>((m - row[y]) + delta) * gi;
+    if (dz != T(0)) {
+      if (ties == 1) {
+        grow[first] += dz;
+      } else {
+        const T share = dz / static_cast<T>(ties);
+        cs_spread<false>(row, grow, 0, y, m, share);
+        cs_spread<false>(row, grow, y + 1, l.c, m, share);
+      }
+    }
+    grow[y] = Fresh ? -dz : grow[y] + -dz;
+  }
 }
 
 }  // namespace tapegrad::hinge_rows

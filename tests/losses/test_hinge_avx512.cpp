@@ -1,6 +1,7 @@
 // The fused hinge's float kernels (losses/hinge_avx512.hpp on AVX-512 machines):
-// rows of at most 16 classes in one vector, and the Weston–Watkins p = 1 forward
-// that saves one violation bit per score for the backward. The tests hold on any
+// rows of at most 16 classes in one vector, the Weston–Watkins p = 1 forward that
+// saves one violation bit per score for the backward, and the Crammer–Singer
+// forward that saves where each row's maximum is (losses/hinge_rows.hpp). The tests hold on any
 // machine (elsewhere the same shapes take the portable row loops); the widths
 // cover one vector, several 16-column chunks with tails, and 64-bit mask words.
 #include <gmock/gmock.h>
@@ -105,31 +106,35 @@ TEST(HingeAvx512, FloatRowsRandomAndAccumulating) {
 }
 
 TEST(HingeAvx512, WideRowsBadInputThrowsAndLeavesNoRecord) {
-  // the masked forward finds bad input after its record is pushed: it takes the
-  // record back, and the full check names the value
+  // the saving forwards (WW violation bits, CS row maxima) find bad input after
+  // their record is pushed: they take the record back, and the full check names the value
   const std::size_t n = 8, c = 100;
-  Tensor<float> s = xt::cast<float>(random_tensor({n, c}, 7, -2, 2));
-  const IndexTensor y = random_labels(n, c, 8);
-  Parameter<float> p(s);
-  Tape<float> t;
-  const Var<float> v = t.watch(p);
-  s(5, 70) = std::numeric_limits<float>::quiet_NaN();
-  const Var<float> bad = t.constant(s);
-  const std::size_t before = t.size();
-  EXPECT_THAT([&] { multiclass_hinge(bad, y, opts(WW)); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("multiclass_hinge: non-finite score nan at row 5, column 70")));
-  EXPECT_EQ(t.size(), before);
-  IndexTensor y_bad = y;
-  y_bad(6) = static_cast<std::int64_t>(c);
-  EXPECT_THAT([&] { multiclass_hinge(v, y_bad, opts(WW, 1, Reduction::none)); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("multiclass_hinge: label 100 at row 6 is outside [0, 100)")));
-  EXPECT_EQ(t.size(), before);
-  // the tape goes on: the next loss is record `before`, and its gradient is right
-  const Var<float> ok = multiclass_hinge(v, y, opts(WW));
-  EXPECT_EQ(t.size(), before + 1);
-  t.backward(ok);
-  const auto ref = testing::reference::hinge(xt::cast<double>(p.value), y, opts(WW));
-  EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(p.grad)), ref.grad, 1e-6, 1e-7));
+  for (HingeKind kind : {WW, CS}) {
+    Tensor<float> s = xt::cast<float>(random_tensor({n, c}, 7, -2, 2));
+    const IndexTensor y = random_labels(n, c, 8);
+    Parameter<float> p(s);
+    Tape<float> t;
+    const Var<float> v = t.watch(p);
+    s(5, 70) = std::numeric_limits<float>::quiet_NaN();
+    const Var<float> bad = t.constant(s);
+    const std::size_t before = t.size();
+    EXPECT_THAT([&] { multiclass_hinge(bad, y, opts(kind)); },
+                ::testing::ThrowsMessage<Error>(
+                    ::testing::HasSubstr("multiclass_hinge: non-finite score nan at row 5, column 70")));
+    EXPECT_EQ(t.size(), before);
+    IndexTensor y_bad = y;
+    y_bad(6) = static_cast<std::int64_t>(c);
+    EXPECT_THAT([&] { multiclass_hinge(v, y_bad, opts(kind, 1, Reduction::none)); },
+                ::testing::ThrowsMessage<Error>(
+                    ::testing::HasSubstr("multiclass_hinge: label 100 at row 6 is outside [0, 100)")));
+    EXPECT_EQ(t.size(), before);
+    // the tape goes on: the next loss is record `before`, and its gradient is right
+    const Var<float> ok = multiclass_hinge(v, y, opts(kind));
+    EXPECT_EQ(t.size(), before + 1);
+    t.backward(ok);
+    const auto ref = testing::reference::hinge(xt::cast<double>(p.value), y, opts(kind));
+    EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(p.grad)), ref.grad, 1e-6, 1e-7)) << int(kind);
+  }
 }
 
 TEST(HingeAvx512, WideRowsBackwardTwiceAndUnderNoGrad) {
