@@ -1,6 +1,9 @@
 #include "optim/adam.hpp"
 
 #include <cmath>
+#include <type_traits>
+
+#include <xsimd/xsimd.hpp>
 
 namespace tapegrad {
 
@@ -34,6 +37,18 @@ void Adam<T>::step() {
   const bool l2 = !decoupled_ && options_.weight_decay != 0;
   const T shrink = static_cast<T>(1 - this->lr_ * options_.weight_decay);  // AdamW: θ ← θ − lr·λ·θ
 
+  // One update, on a batch of lanes or on one element: the same operations in the
+  // same order for the vector body and the tail (scalar std::sqrt would keep the
+  // compiler from vectorising the loop: it may set errno).
+  const auto update = [&](auto pv, auto gv, auto& mv, auto& vv) {
+    using V = std::decay_t<decltype(pv)>;
+    if (decoupled_) pv = pv * V(shrink);
+    const V d = l2 ? gv + V(wd) * pv : gv;
+    mv = V(b1) * mv + V(1 - b1) * d;
+    vv = V(b2) * vv + V(1 - b2) * d * d;
+    return pv - V(lr) * (mv * V(inv_bc1)) / (xsimd::sqrt(vv * V(inv_bc2)) + V(eps));
+  };
+  using B = xsimd::batch<T>;
   for (std::size_t k = 0; k < this->params_.size(); ++k) {
     Parameter<T>& param = *this->params_[k];
     T* p = param.value.data();
@@ -41,13 +56,14 @@ void Adam<T>::step() {
     T* m = m_[k].data();
     T* v = v_[k].data();
     const std::size_t n = param.value.size();
-    for (std::size_t i = 0; i < n; ++i) {
-      if (decoupled_) p[i] *= shrink;
-      const T d = l2 ? g[i] + wd * p[i] : g[i];
-      m[i] = b1 * m[i] + (1 - b1) * d;
-      v[i] = b2 * v[i] + (1 - b2) * d * d;
-      p[i] -= lr * (m[i] * inv_bc1) / (std::sqrt(v[i] * inv_bc2) + eps);
+    std::size_t i = 0;
+    for (; i + B::size <= n; i += B::size) {
+      B mv = B::load_unaligned(m + i), vv = B::load_unaligned(v + i);
+      update(B::load_unaligned(p + i), B::load_unaligned(g + i), mv, vv).store_unaligned(p + i);
+      mv.store_unaligned(m + i);
+      vv.store_unaligned(v + i);
     }
+    for (; i < n; ++i) p[i] = update(p[i], g[i], m[i], v[i]);
   }
   ++this->steps_;
 }

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "losses/hinge.hpp"
+#include "losses/hinge_cases.hpp"
 #include "losses/reference.hpp"
 #include "support/alloc_counter.hpp"
 #include "support/support.hpp"
@@ -22,26 +23,12 @@ namespace {
 using testing::all_close;
 using testing::random_tensor;
 
-constexpr HingeKind WW = HingeKind::weston_watkins;
-constexpr HingeKind CS = HingeKind::crammer_singer;
+using testing::CS;
+using testing::opts;
+using testing::random_labels;
+using testing::WW;
 
 constexpr std::size_t kWidths[] = {1, 2, 3, 10, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100, 129};
-
-HingeOptions opts(HingeKind kind, int p = 1, Reduction red = Reduction::mean, double margin = 1.0) {
-  HingeOptions o;
-  o.kind = kind;
-  o.p = p;
-  o.reduction = red;
-  o.margin = margin;
-  return o;
-}
-
-IndexTensor random_labels(std::size_t n, std::size_t c, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  IndexTensor y = IndexTensor::from_shape({n});
-  for (auto& v : y) v = static_cast<std::int64_t>(rng() % c);
-  return y;
-}
 
 // Integer scores put many margins exactly on the kink and tie many rows, and every
 // value stays exact in float: the losses and gradients must equal the double

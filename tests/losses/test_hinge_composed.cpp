@@ -8,6 +8,7 @@
 
 #include "core/compare.hpp"
 #include "losses/hinge.hpp"
+#include "losses/hinge_cases.hpp"
 #include "losses/reference.hpp"
 #include "support/support.hpp"
 
@@ -19,28 +20,14 @@ using testing::all_close;
 using testing::gradcheck_passes;
 using testing::random_tensor;
 
-constexpr HingeKind WW = HingeKind::weston_watkins;
-constexpr HingeKind CS = HingeKind::crammer_singer;
-
-HingeOptions opts(HingeKind kind, int p = 1, Reduction red = Reduction::mean, double margin = 1.0) {
-  HingeOptions o;
-  o.kind = kind;
-  o.p = p;
-  o.reduction = red;
-  o.margin = margin;
-  return o;
-}
+using testing::CS;
+using testing::opts;
+using testing::random_labels;
+using testing::WW;
 
 std::string describe(const HingeOptions& o, bool weighted) {
   return std::string(o.kind == WW ? "weston_watkins" : "crammer_singer") + " p=" + std::to_string(o.p) +
          " reduction=" + std::to_string(int(o.reduction)) + (weighted ? " weighted" : "");
-}
-
-IndexTensor random_labels(std::size_t n, std::size_t c, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  IndexTensor y = IndexTensor::from_shape({n});
-  for (auto& v : y) v = static_cast<std::int64_t>(rng() % c);
-  return y;
 }
 
 // Integers in [lo, hi]: with Δ = 1 many margins are exactly 0 and many rows tie.

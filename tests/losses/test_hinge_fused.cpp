@@ -13,6 +13,7 @@
 #include <random>
 
 #include "losses/hinge.hpp"
+#include "losses/hinge_cases.hpp"
 #include "losses/reference.hpp"
 #include "support/support.hpp"
 
@@ -47,28 +48,14 @@ Out run(const Tensor<double>& s, const IndexTensor& y, const HingeOptions& o, co
   return out;
 }
 
-HingeOptions opts(HingeKind kind, int p = 1, Reduction red = Reduction::mean, double margin = 1.0) {
-  HingeOptions o;
-  o.kind = kind;
-  o.p = p;
-  o.reduction = red;
-  o.margin = margin;
-  return o;
-}
-
-constexpr HingeKind WW = HingeKind::weston_watkins;
-constexpr HingeKind CS = HingeKind::crammer_singer;
+using testing::CS;
+using testing::opts;
+using testing::random_labels;
+using testing::WW;
 
 // cs231n's lecture 3 example, one image per row: cat, car, frog.
 const Tensor<double> kScores = {{3.2, 5.1, -1.7}, {1.3, 4.9, 2.0}, {2.2, 2.5, -3.1}};
 const IndexTensor kLabels = {0, 1, 2};
-
-IndexTensor random_labels(std::size_t n, std::size_t c, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  IndexTensor y = IndexTensor::from_shape({n});
-  for (auto& v : y) v = static_cast<std::int64_t>(rng() % c);
-  return y;
-}
 
 TEST(HingeFused, Cs231nExamplePerRowMeanSum) {
   EXPECT_TRUE(all_close(run(kScores, kLabels, opts(WW, 1, Reduction::none)).value, Tensor<double>{2.9, 0.0, 12.9}));

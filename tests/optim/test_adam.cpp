@@ -4,6 +4,8 @@
 //   1 − β₁ᵗ = 0.5, 0.75, 0.875;   1 − β₂ᵗ = 0.25, 0.4375, 0.578125.
 #include <gmock/gmock.h>
 
+#include <type_traits>
+
 #include "support/support.hpp"
 
 namespace tapegrad {
@@ -101,6 +103,36 @@ TEST(AdamW, DefaultsMatchPyTorch) {
   p.grad(0) = 1.0f;
   w.step();
   EXPECT_NEAR(p.value(0), 0.99899f, 1e-6);
+}
+
+// The same two elements repeated 19 times (38 = two 16-lane float vectors or four
+// 8-lane double vectors, and a tail): every copy must take the hand values above,
+// whether the vector body or the scalar tail updates it, in float and in double.
+template <class T, class Opt>
+void check_repeated(double decay, const double want[3][2]) {
+  const std::size_t n = 38;
+  const double tol = std::is_same_v<T, float> ? 1e-6 : 1e-15;
+  Tensor<T> start = Tensor<T>::from_shape({n});
+  for (std::size_t i = 0; i < n; ++i) start(i) = i % 2 ? T(-1) : T(1);
+  Parameter<T> p(start, "w");
+  Opt opt({&p}, opts(decay));
+  const T g1[3] = {2, -2, 2};
+  for (int step = 0; step < 3; ++step) {
+    for (std::size_t i = 0; i < n; ++i) p.grad(i) = i % 2 ? g1[step] : T(1);
+    opt.step();
+    for (std::size_t i = 0; i < n; ++i)
+      EXPECT_NEAR(static_cast<double>(p.value(i)), want[step][i % 2], tol)
+          << "element " << i << " step " << step;
+  }
+}
+
+TEST(Adam, VectorBodyAndTailTakeTheHandValues) {
+  const double adam[3][2] = {{0.95, -1.0666666666666667}, {0.90, -1.0444444444444445}, {0.85, -1.073015873015873}};
+  const double adamw[3][2] = {{0.9, -1.0166666666666666}, {0.805, -0.9436111111111111}, {0.71475, -0.9250019841269841}};
+  check_repeated<float, Adam<float>>(0, adam);
+  check_repeated<double, Adam<double>>(0, adam);
+  check_repeated<float, AdamW<float>>(0.5, adamw);
+  check_repeated<double, AdamW<double>>(0.5, adamw);
 }
 
 std::string error_of(const std::function<void()>& f) {
