@@ -60,10 +60,20 @@ T sum_exp(const T* s, std::size_t c, T m, T* e) {
   return total;
 }
 
-Reduction checked(const char* op, Reduction reduction) {
+// The input checks both paths make, under their own name, and what they need from
+// them: the shapes and the mean's divisor (Σ_i w[y_i] with weights, as PyTorch).
+struct Checked {
+  detail::ClassDims dims;
+  double divisor;
+};
+
+template <class T>
+Checked check_softmax(const char* op, const Tensor<T>& s, const IndexTensor& labels, Reduction reduction,
+                      const Tensor<T>* weights) {
+  const detail::ClassDims dims = detail::check_class_inputs(op, s, labels, weights);
   if (reduction != Reduction::mean && reduction != Reduction::sum && reduction != Reduction::none)
     fail(op, ": unknown reduction ", static_cast<int>(reduction));
-  return reduction;
+  return {dims, reduction == Reduction::mean ? detail::weighted_row_count(op, labels, weights) : 1.0};
 }
 
 }  // namespace
@@ -79,10 +89,7 @@ Var<T> softmax_cross_entropy(const Var<T>& scores, const IndexTensor& labels, Re
   Tape<T>& t = scores.tape(kOp);
   t.check(scores, kOp);
   const Tensor<T>& s = t.value(scores);
-  const detail::ClassDims dims = detail::check_class_inputs(kOp, s, labels, weights);
-  checked(kOp, reduction);
-  const double divisor =
-      reduction == Reduction::mean ? detail::weighted_row_count(kOp, labels, weights) : 1.0;
+  const auto [dims, divisor] = check_softmax(kOp, s, labels, reduction, weights);
 
   // ds_i = upstream_i · c_i · (softmax(s_i) − onehot(y_i)), with c_i·(…) saved in aux
   Record<T>& r = t.push(kOp, {scores}, [](Tape<T>& t, Record<T>& r) {
@@ -149,10 +156,7 @@ Var<T> softmax_cross_entropy_composed(const Var<T>& scores, const IndexTensor& l
   Tape<T>& t = scores.tape(kOp);
   t.check(scores, kOp);
   const Tensor<T>& s = t.value(scores);
-  const detail::ClassDims dims = detail::check_class_inputs(kOp, s, labels, weights);
-  checked(kOp, reduction);
-  const double divisor =
-      reduction == Reduction::mean ? detail::weighted_row_count(kOp, labels, weights) : 1.0;
+  const auto [dims, divisor] = check_softmax(kOp, s, labels, reduction, weights);
 
   Tensor<T> m = Tensor<T>::from_shape({dims.rows, std::size_t(1)});
   for (std::size_t i = 0; i < dims.rows; ++i) m(i, 0) = row_max(s.data() + i * dims.classes, dims.classes);
