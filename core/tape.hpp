@@ -81,7 +81,7 @@ struct Record {
   // What backward needs beyond the inputs' values.
   Tensor<T> aux;
   IndexTensor index;
-  std::vector<std::uint64_t> bits;  // one bit per element (the hinge's violations)
+  std::vector<std::uint64_t> bits;  // masks and positions (the hinge: violation bits, row maxima)
   std::array<double, 4> scalars{};
   std::array<std::int64_t, 4> ints{};
 };

@@ -29,7 +29,7 @@ constexpr const char* kOp = "multiclass_hinge";
 using detail::Batch;
 using detail::lane_sum;
 
-using namespace hinge_rows;  // Layout, term, slope, ww_terms, ww_grads, max_of, wrong_max, *_cs_saved
+using namespace hinge_rows;  // Layout, term, slope, ww_terms, ww_grads, wrong_max, *_cs_saved
 #if defined(__AVX512F__)
 using namespace hinge_avx512;  // kSmallC, forward_small, backward_small, forward_ww1_masked, backward_ww1_masked
 #endif
@@ -55,11 +55,12 @@ double forward_rows(HingeKind kind, const T* s, const Layout& l, T delta, const 
   return total;
 }
 
-// forward_rows for a reduced loss without weights, fused with the input checks
-// (labels in [0, C), finite scores): one pass over the scores instead of two.
-// False on bad input; the caller then runs the full check for the message.
+// forward_rows for a reduced Weston–Watkins loss without weights that saves nothing,
+// fused with the input checks (labels in [0, C), finite scores): one pass over the
+// scores instead of two. False on bad input; the caller then runs the full check
+// for the message. (Crammer–Singer's single pass is forward_cs_saved.)
 template <int P, class T>
-bool forward_rows_checked(HingeKind kind, const T* s, const Layout& l, T delta, double& total) {
+bool ww_rows_checked(const T* s, const Layout& l, T delta, double& total) {
   Batch<T> fin(T(0));
   double sum = 0;
   for (std::size_t i = 0; i < l.n; ++i) {
@@ -68,13 +69,7 @@ bool forward_rows_checked(HingeKind kind, const T* s, const Layout& l, T delta, 
     if (y >= l.c) return false;
     const T sy = row[y];
     fin += Batch<T>(sy - sy);
-    if (kind == HingeKind::weston_watkins) {
-      sum += ww_terms<P, true>(row, 0, y, sy, delta, &fin) + ww_terms<P, true>(row, y + 1, l.c, sy, delta, &fin);
-    } else {
-      const T m = max_of<true>(row, y + 1, l.c, max_of<true>(row, 0, y, -std::numeric_limits<T>::infinity(), &fin),
-                               &fin);
-      sum += term<P>((m - sy) + delta);
-    }
+    sum += ww_terms<P, true>(row, 0, y, sy, delta, &fin) + ww_terms<P, true>(row, y + 1, l.c, sy, delta, &fin);
   }
   total = sum;
   return lane_sum(fin) == T(0);
@@ -205,11 +200,12 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     }
   }
 #endif
-  if (!checked && !weights && options.reduction != Reduction::none && well_formed) {
+  if (!checked && !weights && options.reduction != Reduction::none && well_formed &&
+      options.kind == HingeKind::weston_watkins) {
     const Layout l{s.shape()[0], s.shape()[1], labels.data()};
     const T delta = static_cast<T>(options.margin);
-    fused_done = options.p == 1 ? forward_rows_checked<1>(options.kind, s.data(), l, delta, fused_total)
-                                : forward_rows_checked<2>(options.kind, s.data(), l, delta, fused_total);
+    fused_done = options.p == 1 ? ww_rows_checked<1>(s.data(), l, delta, fused_total)
+                                : ww_rows_checked<2>(s.data(), l, delta, fused_total);
   }
   // the full check throws the precise message when the single pass found bad input
   // (weights are checked here: the saving forward checks the scores and labels only)
