@@ -1,29 +1,24 @@
 // Runs the built hinge_grad tool as a subprocess on small .npy files and checks
 // its stdout, stderr, exit status and the gradient file it writes (or must not).
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "io/npy.hpp"
+#include "support/process.hpp"
 #include "support/support.hpp"
-
-extern char** environ;
 
 namespace tapegrad {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::ProcessResult;
+using testing::read_file;
 
 #ifdef TAPEGRAD_HINGE_GRAD_PATH
 const char* const kTool = TAPEGRAD_HINGE_GRAD_PATH;
@@ -31,77 +26,23 @@ const char* const kTool = TAPEGRAD_HINGE_GRAD_PATH;
 const char* const kTool = nullptr;  // examples not built: the tests skip
 #endif
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-class HingeGrad : public ::testing::Test {
+class HingeGrad : public testing::ToolTest {
  protected:
   void SetUp() override {
     if (!kTool) GTEST_SKIP() << "hinge_grad not built (TAPEGRAD_BUILD_EXAMPLES=OFF)";
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    std::string name = std::string(info->name());
-    for (char& c : name)
-      if (c == '/') c = '_';
-    dir_ = fs::path(::testing::TempDir()) / ("tapegrad_hinge_grad_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ToolTest::SetUp();
     // The running example: hand-computed values below refer to these.
     write_npy(path("S.npy"), Tensor<double>{{1, 2, 0.5}, {0.2, -1, 3}});
     write_npy(path("Y.npy"), IndexTensor{0, 2});
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
   // Runs the tool with `args` (file names are relative to the test's directory).
-  Result run(const std::vector<std::string>& args) const {
-    std::vector<std::string> full = {kTool};
-    for (const std::string& a : args) full.push_back(a);
-    std::vector<char*> argv;
-    for (std::string& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    // Run inside the test's directory, so relative names land there.
-    const fs::path cwd = fs::current_path();
-    fs::current_path(dir_);
-    pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ);
-    fs::current_path(cwd);
-    posix_spawn_file_actions_destroy(&actions);
-    Result r;
-    if (spawned != 0) {
-      ADD_FAILURE() << "cannot run " << kTool;
-      return r;
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
-  }
-
-  static std::string slurp(const std::string& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
+  ProcessResult run(const std::vector<std::string>& args) const { return ToolTest::run(kTool, args); }
 
   // Runs a successful computation; returns the printed loss, and the gradient in g.
   double loss_and_grad(std::vector<std::string> args, Tensor<double>& g, const char* dtype = "<f8") const {
     for (const char* a : {"--out", "G.npy"}) args.push_back(a);
-    const Result r = run(args);
+    const ProcessResult r = run(args);
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.err, "");
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
@@ -110,19 +51,13 @@ class HingeGrad : public ::testing::Test {
     g = npy_to_tensor<double>(a);
     return std::strtod(r.out.c_str(), nullptr);
   }
-
-  fs::path dir_;
 };
 
 const std::vector<std::string> kInputs = {"--scores", "S.npy", "--labels", "Y.npy"};
-std::vector<std::string> with(std::vector<std::string> extra) {
-  std::vector<std::string> v = kInputs;
-  v.insert(v.end(), extra.begin(), extra.end());
-  return v;
-}
+std::vector<std::string> with(const std::vector<std::string>& extra) { return testing::with(kInputs, extra); }
 
 TEST_F(HingeGrad, HelpPrintsUsageOnStdout) {
-  const Result r = run({"--help"});
+  const ProcessResult r = run({"--help"});
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out.rfind("usage: hinge_grad --scores S.npy --labels Y.npy --out G.npy", 0), 0u) << r.out;
   EXPECT_EQ(r.err, "");
@@ -132,7 +67,7 @@ TEST_F(HingeGrad, HelpPrintsUsageOnStdout) {
 // Row 1 (y = 2): margins 0.2 − 3 + 1 < 0 and −1 − 3 + 1 < 0, L = 0. Mean 1.25.
 TEST_F(HingeGrad, WestonWatkinsHandValues) {
   write_npy(path("S.npy"), Tensor<double>{{1, 2, 0.5}, {0.2, -1, 3}});
-  const Result r = run(with({"--out", "G.npy"}));
+  const ProcessResult r = run(with({"--out", "G.npy"}));
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out, "1.25\n");
   const NpyArray g = read_npy(path("G.npy"));
@@ -202,7 +137,7 @@ TEST_F(HingeGrad, Float32ScoresGiveFloat32GradientAndAnyIntegerLabels) {
   EXPECT_EQ(loss_and_grad(with({}), g, "<f4"), 1.25);
   EXPECT_EQ(g, (Tensor<double>{{-1, 0.5, 0.5}, {0, 0, 0}}));
   // The softmax loss prints with 9 significant digits: the float round-trips.
-  const Result r = run(with({"--loss", "softmax", "--out", "G.npy"}));
+  const ProcessResult r = run(with({"--loss", "softmax", "--out", "G.npy"}));
   EXPECT_EQ(r.code, 0) << r.err;
   const float printed = std::strtof(r.out.c_str(), nullptr);
   char again[32];
@@ -238,9 +173,9 @@ TEST_F(HingeGrad, FusedEqualsComposed) {
 TEST_F(HingeGrad, FailureKeepsAnExistingOutputUntouched) {
   std::ofstream(path("G.npy")) << "precious";
   write_npy(path("Y.npy"), IndexTensor{0, 3});
-  const Result r = run(with({"--out", "G.npy"}));
+  const ProcessResult r = run(with({"--out", "G.npy"}));
   EXPECT_EQ(r.code, 1);
-  EXPECT_EQ(slurp(path("G.npy")), "precious");
+  EXPECT_EQ(read_file(path("G.npy")), "precious");
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), {}), 3);  // S, Y, G: no temporary left
 }
 
@@ -312,13 +247,9 @@ class HingeGradBad : public HingeGrad, public ::testing::WithParamInterface<BadC
 TEST_P(HingeGradBad, ExitsWithOneStderrLineAndNoOutput) {
   const BadCase& c = GetParam();
   c.setup(dir_.string());
-  const Result r = run(c.args);
-  EXPECT_EQ(r.code, c.code);
+  const ProcessResult r = run(c.args);
+  testing::expect_one_line_error(r, c.code, "hinge_grad: ", c.message);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err.rfind("hinge_grad: ", 0), 0u) << r.err;
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  EXPECT_EQ(r.err.back(), '\n');
-  EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(path("G.npy")));
   EXPECT_FALSE(fs::exists(path("H.npy")));
   for (const auto& entry : fs::recursive_directory_iterator(dir_))  // no stray temporary files

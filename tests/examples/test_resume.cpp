@@ -4,26 +4,21 @@
 // optimizer state, history and report numbers — and a checkpoint that does not
 // fit the run (another model, other shapes, another seed, a damaged file) is a
 // one-line error naming the file, exit 1, with the file left as it was.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "io/checkpoint.hpp"
+#include "support/process.hpp"
 #include "support/support.hpp"
-
-extern char** environ;
 
 namespace tapegrad {
 namespace {
@@ -38,17 +33,10 @@ const char* const kSvm = nullptr;  // examples not built: the tests skip
 const char* const kMlp = nullptr;
 #endif
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::expect_one_line_error;
+using testing::ProcessResult;
+using testing::read_file;
+using testing::with;
 
 template <class T>
 bool same_bits(const Tensor<T>& a, const Tensor<T>& b) {
@@ -85,92 +73,28 @@ void expect_same_training(const Checkpoint<float>& a, const Checkpoint<float>& b
   }
 }
 
-class Resume : public ::testing::Test {
+class Resume : public testing::ToolTest {
  protected:
   void SetUp() override {
     if (!kSvm) GTEST_SKIP() << "examples not built (TAPEGRAD_BUILD_EXAMPLES=OFF)";
-    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::path(::testing::TempDir()) / ("tapegrad_resume_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
+    ToolTest::SetUp();
   }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  // Starts `tool args...` in the test's directory, stdout and stderr to files.
-  pid_t spawn(const char* tool, const std::vector<std::string>& args, const std::string& tag) const {
-    std::vector<std::string> full = {tool};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out = path(tag + ".out"), err = path(tag + ".err");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const fs::path cwd = fs::current_path();
-    fs::current_path(dir_);
-    pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, tool, &actions, nullptr, argv.data(), environ);
-    fs::current_path(cwd);
-    posix_spawn_file_actions_destroy(&actions);
-    return spawned == 0 ? pid : -1;
-  }
-  Result finish(pid_t pid, const std::string& tag) const {
-    Result r;
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) != pid) {
-      ADD_FAILURE() << "cannot run the tool";
-      return r;
-    }
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(path(tag + ".out"));
-    r.err = slurp(path(tag + ".err"));
-    return r;
-  }
-  Result run(const char* tool, const std::vector<std::string>& args) const {
-    return finish(spawn(tool, args, "run"), "run");
-  }
   // Runs the tool and requires success.
-  Result ok(const char* tool, const std::vector<std::string>& args) const {
-    Result r = run(tool, args);
+  ProcessResult ok(const char* tool, const std::vector<std::string>& args) const {
+    ProcessResult r = run(tool, args);
     EXPECT_EQ(r.code, 0) << r.err;
     return r;
   }
   Checkpoint<float> checkpoint(const std::string& name) const { return read_checkpoint<float>(path(name)); }
-
-  // The report text without the timing lines, which differ between runs.
-  std::string without_timings(const std::string& file) const {
-    std::istringstream in(slurp(path(file)));
-    std::string line, kept;
-    while (std::getline(in, line))
-      if (line.find("seconds\"") == std::string::npos) kept += line + "\n";
-    return kept;
-  }
-
-  void expect_one_line_error(const Result& r, int code, const std::string& line_start) const {
-    EXPECT_EQ(r.code, code) << r.err;
-    EXPECT_EQ(r.err.rfind(line_start, 0), 0u) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  }
-
-  fs::path dir_;
 };
 
 const std::vector<std::string> kSvmArgs = {"--epochs", "3", "--limit", "3000", "--quiet"};
 
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-  args.insert(args.end(), more.begin(), more.end());
-  return args;
-}
-
 TEST_F(Resume, SvmInterruptedTwiceEndsBitIdentical) {
   ok(kSvm, with(kSvmArgs, {"--checkpoint", "straight.npz", "--report", "straight.json"}));
   // Stopped after epoch 1: a checkpoint of one epoch, no report.
-  Result r = ok(kSvm, with(kSvmArgs, {"--checkpoint", "cut.npz", "--report", "cut.json", "--stop-after", "1"}));
+  ProcessResult r = ok(kSvm, with(kSvmArgs, {"--checkpoint", "cut.npz", "--report", "cut.json", "--stop-after", "1"}));
   EXPECT_EQ(r.out, "stopped after epoch 1 of 3 (--stop-after); continue with --resume from cut.npz\n");
   EXPECT_FALSE(fs::exists(path("cut.json")));
   const Checkpoint<float> one = checkpoint("cut.npz");
@@ -224,13 +148,13 @@ TEST_F(Resume, SvmKilledMidRunEndsBitIdentical) {
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  const Result killed = finish(pid, "killed");
+  const ProcessResult killed = finish(pid, "killed");
   ASSERT_EQ(killed.code, -1) << "the run ended before it was killed: " << killed.out;
   const std::int64_t saved = checkpoint("killed.npz").meta.epoch;
   ASSERT_GE(saved, 1);
   ASSERT_LT(saved, 6);
   std::printf("[ kill test ] killed after epoch %lld of 6\n", static_cast<long long>(saved));
-  const Result r = ok(kSvm, with(args, {"killed.npz", "--resume"}));
+  const ProcessResult r = ok(kSvm, with(args, {"killed.npz", "--resume"}));
   EXPECT_EQ(r.out.rfind("resumed killed.npz after epoch " + std::to_string(saved) + " of 6\n", 0), 0u) << r.out;
   ok(kSvm, with(args, {"straight.npz"}));
   expect_same_training(checkpoint("straight.npz"), checkpoint("killed.npz"));
@@ -251,14 +175,14 @@ TEST_F(Resume, SameSeedGivesBitIdenticalCheckpointsOtherSeedDoesNot) {
     meta.series.pop_back();  // epoch_seconds
     save_checkpoint<float>(path(std::string(name) + ".untimed"), {&w, &bias}, nullptr, meta);
   }
-  EXPECT_EQ(slurp(path("a.npz.untimed")), slurp(path("b.npz.untimed")));
+  EXPECT_EQ(read_file(path("a.npz.untimed")), read_file(path("b.npz.untimed")));
 }
 
 TEST_F(Resume, MismatchedCheckpointsAreDataErrorsNamingTheFile) {
   ok(kSvm, with(kSvmArgs, {"--checkpoint", "svm.npz"}));
-  const std::string svm = slurp(path("svm.npz"));
+  const std::string svm = read_file(path("svm.npz"));
   const std::vector<std::string> mlp = {"--epochs", "2", "--limit", "2000", "--hidden", "16", "--quiet"};
-  Result r = run(kMlp, with(mlp, {"--checkpoint", "svm.npz", "--resume"}));
+  ProcessResult r = run(kMlp, with(mlp, {"--checkpoint", "svm.npz", "--resume"}));
   expect_one_line_error(r, 1, "train_mlp: load_checkpoint: svm.npz: the checkpoint is of model 'train_svm', not "
                               "'train_mlp'\n");
   EXPECT_EQ(r.out, "");
@@ -279,7 +203,7 @@ TEST_F(Resume, MismatchedCheckpointsAreDataErrorsNamingTheFile) {
   std::ofstream(path("cut.npz"), std::ios::binary) << svm.substr(0, svm.size() / 2);
   r = run(kSvm, with(kSvmArgs, {"--checkpoint", "cut.npz", "--resume"}));
   expect_one_line_error(r, 1, "train_svm: load_checkpoint: cut.npz: no ZIP end record");
-  EXPECT_EQ(slurp(path("svm.npz")), svm);  // no failed resume touched the file
+  EXPECT_EQ(read_file(path("svm.npz")), svm);  // no failed resume touched the file
   // Usage: --resume needs a file to resume from (exit 2); a directory is not one (exit 1).
   expect_one_line_error(run(kSvm, {"--resume"}), 2, "train_svm: --resume needs --checkpoint FILE");
   fs::create_directories(path("a_dir"));
@@ -288,13 +212,13 @@ TEST_F(Resume, MismatchedCheckpointsAreDataErrorsNamingTheFile) {
 
 TEST_F(Resume, ResumeWithoutAFileStartsAfreshAndAFinishedRunOnlyReports) {
   ok(kSvm, with(kSvmArgs, {"--checkpoint", "a.npz", "--report", "a.json"}));
-  Result r = ok(kSvm, with(kSvmArgs, {"--checkpoint", "b.npz", "--report", "b.json", "--resume"}));
+  ProcessResult r = ok(kSvm, with(kSvmArgs, {"--checkpoint", "b.npz", "--report", "b.json", "--resume"}));
   EXPECT_EQ(r.out.rfind("train accuracy ", 0), 0u) << r.out;  // nothing to resume: from epoch 0
   expect_same_training(checkpoint("a.npz"), checkpoint("b.npz"));
-  const std::string before = slurp(path("a.npz"));
+  const std::string before = read_file(path("a.npz"));
   r = ok(kSvm, with(kSvmArgs, {"--checkpoint", "a.npz", "--report", "again.json", "--resume"}));
   EXPECT_EQ(r.out.rfind("resumed a.npz after epoch 3 of 3\ntrain accuracy ", 0), 0u) << r.out;
-  EXPECT_EQ(slurp(path("a.npz")), before);  // no epoch ran, nothing was saved
+  EXPECT_EQ(read_file(path("a.npz")), before);  // no epoch ran, nothing was saved
   EXPECT_EQ(without_timings("again.json"), without_timings("a.json"));
 }
 

@@ -3,24 +3,14 @@
 // documented keys and its pictures, the same seed gives the same numbers, bad
 // options exit 2 and bad data exit 1, each with one stderr line. Quick smoke runs
 // of train_mlp, gradient_audit and tape_graph check their outputs.
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "support/json_reader.hpp"
+#include "support/process.hpp"
 #include "support/support.hpp"
-
-extern char** environ;
 
 namespace tapegrad {
 namespace {
@@ -39,99 +29,31 @@ const char* const kAudit = nullptr;
 const char* const kGraph = nullptr;
 #endif
 
+using testing::expect_one_line_error;
 using testing::Json;
 using testing::JsonReader;
+using testing::ProcessResult;
+using testing::read_file;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-class Train : public ::testing::Test {
+class Train : public testing::ToolTest {
  protected:
   void SetUp() override {
     if (!kSvm) GTEST_SKIP() << "examples not built (TAPEGRAD_BUILD_EXAMPLES=OFF)";
-    const std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    dir_ = fs::path(::testing::TempDir()) / ("tapegrad_train_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    if (!dir_.empty()) fs::remove_all(dir_);
-  }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-
-  // Runs `tool args...` inside the test's directory, capturing stdout and stderr.
-  Result run(const char* tool, const std::vector<std::string>& args) const {
-    std::vector<std::string> full = {tool};
-    full.insert(full.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (std::string& a : full) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    const std::string out = path("stdout.txt"), err = path("stderr.txt");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const fs::path cwd = fs::current_path();
-    fs::current_path(dir_);
-    pid_t pid = 0;
-    const int spawned = posix_spawn(&pid, tool, &actions, nullptr, argv.data(), environ);
-    fs::current_path(cwd);
-    posix_spawn_file_actions_destroy(&actions);
-    Result r;
-    if (spawned != 0) {
-      ADD_FAILURE() << "cannot run " << tool;
-      return r;
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = slurp(out);
-    r.err = slurp(err);
-    fs::remove(out);
-    fs::remove(err);
-    return r;
+    ToolTest::SetUp();
   }
 
   // A short train_svm run on the first `limit` training images; returns the report.
   Json train_svm(const std::string& report, std::vector<std::string> extra = {}, int limit = 3000) const {
-    std::vector<std::string> args = {"--epochs", "2", "--limit", std::to_string(limit), "--report", report};
-    args.insert(args.end(), extra.begin(), extra.end());
-    const Result r = run(kSvm, args);
+    const ProcessResult r =
+        run(kSvm, testing::with({"--epochs", "2", "--limit", std::to_string(limit), "--report", report}, extra));
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("test accuracy"), std::string::npos) << r.out;
-    return JsonReader(slurp(path(report))).parse();
+    return JsonReader(read_file(path(report))).parse();
   }
-
-  // The report text without the timing lines, which differ between runs.
-  std::string without_timings(const std::string& file) const {
-    std::istringstream in(slurp(path(file)));
-    std::string line, kept;
-    while (std::getline(in, line))
-      if (line.find("seconds\"") == std::string::npos) kept += line + "\n";
-    return kept;
-  }
-
-  void expect_one_line_error(const Result& r, int code, const std::string& prefix, const std::string& mentions) const {
-    EXPECT_EQ(r.code, code) << r.err;
-    EXPECT_EQ(r.err.rfind(prefix, 0), 0u) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_NE(r.err.find(mentions), std::string::npos) << r.err;
-  }
-
-  fs::path dir_;
 };
 
 bool is_png(const fs::path& p) {
-  const std::string head = slurp(p).substr(0, 8);
+  const std::string head = read_file(p).substr(0, 8);
   return head == std::string("\x89PNG\r\n\x1a\n", 8);
 }
 
@@ -196,9 +118,7 @@ TEST_F(Train, SvmBadOptionsExit2WithOneLine) {
                                 {{"--epochs", "2", "--epochs", "3"}, "twice"},
                                 {{"--schedule", "linear"}, "linear"}};
   for (const Bad& b : bad) {
-    std::vector<std::string> args = {"--report", "r.json"};
-    args.insert(args.end(), b.args.begin(), b.args.end());
-    const Result r = run(kSvm, args);
+    const ProcessResult r = run(kSvm, testing::with({"--report", "r.json"}, b.args));
     expect_one_line_error(r, 2, "train_svm: ", b.mentions);
     EXPECT_EQ(r.out, "");
     EXPECT_FALSE(fs::exists(path("r.json"))) << b.mentions;
@@ -209,7 +129,7 @@ TEST_F(Train, SvmBadDataExits1WithOneLine) {
   expect_one_line_error(run(kSvm, {"--data", path("missing")}), 1, "train_svm: ", "missing");
   fs::create_directories(path("bad"));
   std::ofstream(path("bad/train-images-idx3-ubyte")) << "not an idx file";
-  const Result r = run(kSvm, {"--data", path("bad"), "--report", "r.json", "--quiet"});
+  const ProcessResult r = run(kSvm, {"--data", path("bad"), "--report", "r.json", "--quiet"});
   expect_one_line_error(r, 1, "train_svm: ", "bad");
   EXPECT_FALSE(fs::exists(path("r.json")));
 }
@@ -219,13 +139,13 @@ TEST_F(Train, SvmUnusableOutputPathsExit1BeforeTraining) {
   fs::create_directories(path("a_dir"));
   expect_one_line_error(run(kSvm, {"--report", "a_dir"}), 1, "train_svm: ", "a_dir: is a directory");
   std::ofstream(path("a_file")) << "x";
-  const Result r = run(kSvm, {"--out", "a_file/pictures"});
+  const ProcessResult r = run(kSvm, {"--out", "a_file/pictures"});
   expect_one_line_error(r, 1, "train_svm: ", "a_file/pictures");
   EXPECT_EQ(r.out, "");
 }
 
 TEST_F(Train, SvmHelpExits0) {
-  const Result r = run(kSvm, {"--help"});
+  const ProcessResult r = run(kSvm, {"--help"});
   EXPECT_EQ(r.code, 0);
   EXPECT_EQ(r.out.rfind("usage: train_svm", 0), 0u) << r.out;
   for (const char* opt : {"--loss", "--seed", "--data", "--report", "--out", "--limit", "--schedule"})
@@ -234,11 +154,11 @@ TEST_F(Train, SvmHelpExits0) {
 }
 
 TEST_F(Train, MlpShortRunReports) {
-  const Result r = run(kMlp, {"--epochs", "1", "--limit", "2000", "--batch-size", "32", "--hidden", "32", "--report",
-                                "m.json", "--quiet"});
+  const ProcessResult r = run(kMlp, {"--epochs", "1", "--limit", "2000", "--batch-size", "32", "--hidden", "32",
+                                     "--report", "m.json", "--quiet"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.err, "");
-  const Json j = JsonReader(slurp(path("m.json"))).parse();
+  const Json j = JsonReader(read_file(path("m.json"))).parse();
   EXPECT_EQ(j.at("tool").str, "train_mlp");
   EXPECT_EQ(j.at("settings").at("hidden").num, 32);
   EXPECT_GT(j.at("test_accuracy").num, 0.6);
@@ -247,7 +167,7 @@ TEST_F(Train, MlpShortRunReports) {
 }
 
 TEST_F(Train, GradientAuditAgreesAndExplainsTheKink) {
-  const Result r = run(kAudit, {"--synthetic"});
+  const ProcessResult r = run(kAudit, {"--synthetic"});
   ASSERT_EQ(r.code, 0) << r.err;
   // both hinge forms at the kink: naive, fused and tape identical; gradcheck skips
   std::size_t at = 0, count = 0;
@@ -261,11 +181,11 @@ TEST_F(Train, GradientAuditAgreesAndExplainsTheKink) {
 }
 
 TEST_F(Train, TapeGraphPrintsRecordsAndWritesDot) {
-  const Result r = run(kGraph, {"--out", "g.dot"});
+  const ProcessResult r = run(kGraph, {"--out", "g.dot"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("#3   matmul           (4, 5)     #0, #1"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("multiclass_hinge ()"), std::string::npos) << r.out;
-  const std::string dot = slurp(path("g.dot"));
+  const std::string dot = read_file(path("g.dot"));
   EXPECT_EQ(dot.rfind("digraph tape {", 0), 0u) << dot;
   EXPECT_NE(dot.find("n0 -> n3;"), std::string::npos) << dot;
   EXPECT_NE(dot.find("n1 -> n3;"), std::string::npos) << dot;
@@ -275,23 +195,29 @@ TEST_F(Train, TapeGraphPrintsRecordsAndWritesDot) {
 // (exit 2, pointing at --help), for each tool that has them.
 TEST_F(Train, ToolErrorMessagesNameThePathAndTheReason) {
   std::ofstream(path("a_file")) << "x";
-  const Result pictures = run(kSvm, {"--out", "a_file/pictures"});
-  EXPECT_EQ(pictures.code, 1);
-  EXPECT_EQ(pictures.err, "train_svm: a_file/pictures: cannot create the output directory: Not a directory\n");
-  const Result report = run(kSvm, {"--report", "a_file/r.json"});
-  EXPECT_EQ(report.code, 1);
-  EXPECT_EQ(report.err, "train_svm: a_file: cannot create the output directory: Not a directory\n");
-  const Result usage = run(kSvm, {"--epochs", "0"});
-  EXPECT_EQ(usage.code, 2);
-  EXPECT_EQ(usage.err, "train_svm: --epochs must be in [1, 100000], not 0 (see train_svm --help)\n");
-  const Result unknown = run(kAudit, {"--bogus"});
-  EXPECT_EQ(unknown.code, 2);
-  EXPECT_EQ(unknown.err, "gradient_audit: unknown option '--bogus' (see gradient_audit --help)\n");
-  const Result dot = run(kGraph, {"--out", "no/such/g.dot"});
-  EXPECT_EQ(dot.code, 1);
-  EXPECT_EQ(dot.err, "tape_graph: no/such/g.dot: cannot create: No such file or directory\n");
+  struct Case {
+    const char* tool;
+    std::vector<std::string> args;
+    int code;
+    const char* err;  // the whole of stderr
+  };
+  const Case cases[] = {
+      {kSvm, {"--out", "a_file/pictures"}, 1,
+       "train_svm: a_file/pictures: cannot create the output directory: Not a directory\n"},
+      {kSvm, {"--report", "a_file/r.json"}, 1,
+       "train_svm: a_file: cannot create the output directory: Not a directory\n"},
+      {kSvm, {"--epochs", "0"}, 2, "train_svm: --epochs must be in [1, 100000], not 0 (see train_svm --help)\n"},
+      {kAudit, {"--bogus"}, 2, "gradient_audit: unknown option '--bogus' (see gradient_audit --help)\n"},
+      {kGraph, {"--out", "no/such/g.dot"}, 1, "tape_graph: no/such/g.dot: cannot create: No such file or directory\n"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.err);
+    const ProcessResult r = run(c.tool, c.args);
+    EXPECT_EQ(r.code, c.code);
+    EXPECT_EQ(r.err, c.err);
+  }
   // With Graphviz on PATH, a DOT file named .svg would be overwritten by its own SVG.
-  const Result svg = run(kGraph, {"--out", "g.svg"});
+  const ProcessResult svg = run(kGraph, {"--out", "g.svg"});
   if (svg.out.find("is not on PATH") == std::string::npos) {
     EXPECT_EQ(svg.code, 1);
     EXPECT_EQ(svg.err, "tape_graph: g.svg: name the DOT file something other than .svg\n");
