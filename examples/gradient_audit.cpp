@@ -243,6 +243,11 @@ void audit_kink() {
       "  failing on a difference that is not an error.\n");
 }
 
+const char* const kSynopsis =
+    "Computes dL/dW of a linear SVM's hinge loss four ways (cs231n's naive loops, the\n"
+    "fused op, the composed tape, central differences), prints their relative errors\n"
+    "for both hinge forms and p = 1, 2, then shows what each reports exactly on a kink.";
+
 struct Settings {
   bool synthetic = false;
   std::int64_t examples = 8;
@@ -273,20 +278,15 @@ int run(const Settings& s) {
   return 0;
 }
 
+void add_options(examples::ArgParser& args, Settings* s) {
+  args.add_flag("--synthetic", &s->synthetic, "random data instead of Fashion-MNIST");
+  args.add_int("--examples", &s->examples, "examples in the batch", 1, 1000);
+  args.add_int("--seed", &s->seed, "seed of W (and of synthetic data)", 0, INT64_MAX);
+  args.add_string("--data", &s->data, "DIR", "Fashion-MNIST directory");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return examples::run_tool("gradient_audit", [&] {
-    Settings s;
-    examples::ArgParser args("gradient_audit",
-                             "Computes dL/dW of a linear SVM's hinge loss four ways (cs231n's naive loops, the\n"
-                             "fused op, the composed tape, central differences), prints their relative errors\n"
-                             "for both hinge forms and p = 1, 2, then shows what each reports exactly on a kink.");
-    args.add_flag("--synthetic", &s.synthetic, "random data instead of Fashion-MNIST");
-    args.add_int("--examples", &s.examples, "examples in the batch", 1, 1000);
-    args.add_int("--seed", &s.seed, "seed of W (and of synthetic data)", 0, INT64_MAX);
-    args.add_string("--data", &s.data, "DIR", "Fashion-MNIST directory");
-    if (!args.parse(argc, argv)) return 0;
-    return run(s);
-  });
+  return examples::tool_main("gradient_audit", kSynopsis, argc, argv, add_options, run);
 }

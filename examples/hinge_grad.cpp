@@ -10,16 +10,15 @@
 // prints exactly one line on stderr, "hinge_grad: <problem>", and writes nothing.
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
-#include <new>
-#include <stdexcept>
+#include <limits>
 #include <string>
 
 #include "core/tape.hpp"
 #include "io/npy.hpp"
 #include "losses/hinge.hpp"
 #include "losses/softmax_cross_entropy.hpp"
+#include "support/cli.hpp"
 
 using namespace tapegrad;
 
@@ -36,85 +35,35 @@ const char* const kUsage =
     "per class (length C). --margin and --p apply to the hinge losses only.\n"
     "Exit status: 0 success, 1 bad data, 2 bad usage.\n";
 
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 struct Options {
   std::string scores, labels, out, weights;
   std::string loss = "weston-watkins";
   double margin = 1.0;
-  int p = 1;
-  Reduction reduction = Reduction::mean;
-  bool fused = true;
-  bool hinge_option_given = false;
+  std::string p = "1";  // a choice of "1" or "2", not a number: --p 01 and --p 2.0 are refused
+  std::string reduction = "mean", path = "fused";
 };
 
-[[noreturn]] void usage_error(const std::string& message) { throw UsageError(message); }
+// The options in --help's order; kUsage is their help (ArgParser shows it verbatim).
+void add_options(examples::ArgParser& args, Options* o) {
+  const double any = std::numeric_limits<double>::max();  // --margin: any finite number
+  args.set_help_text(kUsage);
+  args.add_string("--scores", &o->scores, "S.npy", "scores, N x C");
+  args.add_string("--labels", &o->labels, "Y.npy", "labels, length N");
+  args.add_string("--out", &o->out, "G.npy", "where dL/dscores goes");
+  args.add_string("--weights", &o->weights, "W.npy", "one weight per class");
+  args.add_string("--loss", &o->loss, "", "loss", {"weston-watkins", "crammer-singer", "softmax"});
+  args.add_double("--margin", &o->margin, "hinge margin", -any, any);
+  args.add_string("--p", &o->p, "", "hinge power", {"1", "2"});
+  args.add_string("--reduction", &o->reduction, "", "over the rows", {"mean", "sum"});
+  args.add_string("--path", &o->path, "", "fused op or composed ops", {"fused", "composed"});
+}
 
-Options parse_args(int argc, char** argv) {
-  Options o;
-  bool seen[9] = {};
-  const char* const names[9] = {"--scores", "--labels", "--out",       "--weights", "--loss",
-                                "--margin", "--p",      "--reduction", "--path"};
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i], value;
-    const std::size_t eq = arg.find('=');
-    const bool inline_value = arg.rfind("--", 0) == 0 && eq != std::string::npos;
-    if (inline_value) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-    }
-    int k = 0;
-    while (k < 9 && arg != names[k]) ++k;
-    if (k == 9) {
-      if (arg.rfind("-", 0) == 0) usage_error("unknown option '" + arg + "'");
-      usage_error("unexpected argument '" + arg + "'");
-    }
-    if (seen[k]) usage_error("option " + arg + " given twice");
-    seen[k] = true;
-    if (!inline_value) {
-      if (i + 1 >= argc) usage_error("option " + arg + " needs a value");
-      value = argv[++i];
-    }
-    if (value.empty()) usage_error("option " + arg + " has an empty value");
-    switch (k) {
-      case 0: o.scores = value; break;
-      case 1: o.labels = value; break;
-      case 2: o.out = value; break;
-      case 3: o.weights = value; break;
-      case 4:
-        if (value != "weston-watkins" && value != "crammer-singer" && value != "softmax")
-          usage_error("--loss must be weston-watkins, crammer-singer or softmax, not '" + value + "'");
-        o.loss = value;
-        break;
-      case 5: {
-        char* end = nullptr;
-        o.margin = std::strtod(value.c_str(), &end);
-        if (*end != '\0' || !std::isfinite(o.margin))
-          usage_error("--margin must be a finite number, not '" + value + "'");
-        o.hinge_option_given = true;
-        break;
-      }
-      case 6:
-        if (value != "1" && value != "2") usage_error("--p must be 1 or 2, not '" + value + "'");
-        o.p = value[0] - '0';
-        o.hinge_option_given = true;
-        break;
-      case 7:
-        if (value != "mean" && value != "sum") usage_error("--reduction must be mean or sum, not '" + value + "'");
-        o.reduction = value == "mean" ? Reduction::mean : Reduction::sum;
-        break;
-      default:
-        if (value != "fused" && value != "composed") usage_error("--path must be fused or composed, not '" + value + "'");
-        o.fused = value == "fused";
-    }
-  }
-  for (int k = 0; k < 3; ++k)
-    if (!seen[k]) usage_error(std::string("missing required option ") + names[k]);
-  if (o.loss == "softmax" && o.hinge_option_given)
-    usage_error("--margin and --p apply to the hinge losses, not to --loss softmax");
-  return o;
+// What ArgParser cannot say alone: the required files, and hinge options given to softmax.
+void check_options(const examples::ArgParser& args, const Options& o) {
+  for (const char* name : {"--scores", "--labels", "--out"})
+    if (!args.given(name)) throw examples::UsageError(std::string("missing required option ") + name);
+  if (o.loss == "softmax" && (args.given("--margin") || args.given("--p")))
+    throw examples::UsageError("--margin and --p apply to the hinge losses, not to --loss softmax");
 }
 
 template <class T>
@@ -150,17 +99,19 @@ int compute(const Options& o, const NpyArray& scores_file) {
   Tape<T> tape;
   Parameter<T> param(scores, "scores");
   const Var<T> s = tape.watch(param);
+  const Reduction reduction = o.reduction == "mean" ? Reduction::mean : Reduction::sum;
+  const bool fused = o.path == "fused";
   Var<T> loss;
   if (o.loss == "softmax") {
-    loss = o.fused ? softmax_cross_entropy(s, labels, o.reduction, w)
-                   : softmax_cross_entropy_composed(s, labels, o.reduction, w);
+    loss = fused ? softmax_cross_entropy(s, labels, reduction, w)
+                 : softmax_cross_entropy_composed(s, labels, reduction, w);
   } else {
     HingeOptions h;
     h.kind = o.loss == "weston-watkins" ? HingeKind::weston_watkins : HingeKind::crammer_singer;
     h.margin = o.margin;
-    h.p = o.p;
-    h.reduction = o.reduction;
-    loss = o.fused ? multiclass_hinge(s, labels, h, w) : multiclass_hinge_composed(s, labels, h, w);
+    h.p = o.p == "2" ? 2 : 1;
+    h.reduction = reduction;
+    loss = fused ? multiclass_hinge(s, labels, h, w) : multiclass_hinge_composed(s, labels, h, w);
   }
   tape.backward(loss);
   const Tensor<T>& value = tape.value(loss);
@@ -182,39 +133,22 @@ int run(const Options& o) {
   fail(o.scores, ": scores must be float32 or float64, got dtype ", scores.dtype);
 }
 
-// One line on stderr: newlines inside the message (e.g. from a file name) become
-// spaces, and the npy functions' names give way to the file name that follows.
-void report(std::string message) {
+// The npy functions' names give way to the file name that follows them (run_tool
+// then folds newlines, e.g. from a file name, so the error stays one line).
+std::string without_npy_prefix(std::string message) {
   for (const char* fn : {"read_npy: ", "write_npy: ", "npy_to_index: ", "npy_to_tensor: "})
     if (message.rfind(fn, 0) == 0) message.erase(0, std::strlen(fn));
-  for (char& ch : message)
-    if (ch == '\n' || ch == '\r') ch = ' ';
-  std::fprintf(stderr, "hinge_grad: %s\n", message.c_str());
+  return message;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-  }
   Options o;
-  try {
-    o = parse_args(argc, argv);
-  } catch (const UsageError& e) {
-    report(std::string(e.what()) + " (see hinge_grad --help)");
-    return 2;
-  }
-  try {
+  examples::ArgParser args("hinge_grad", "");
+  add_options(args, &o);
+  return examples::parse_and_run(args, argc, argv, [&] {
+    check_options(args, o);
     return run(o);
-  } catch (const std::bad_alloc&) {
-    report("out of memory");
-  } catch (const std::exception& e) {
-    report(e.what());
-  }
-  return 1;
+  }, without_npy_prefix);
 }

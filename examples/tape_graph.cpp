@@ -26,6 +26,11 @@ using namespace tapegrad;
 
 namespace {
 
+const char* const kSynopsis =
+    "Records a 2-layer ReLU network with the hinge loss on a tape, prints every record\n"
+    "(id, op, shape, inputs) and writes the graph as Graphviz DOT with --out FILE\n"
+    "(and FILE with .svg when Graphviz's dot is on PATH).";
+
 struct Settings {
   std::int64_t examples = 4, features = 6, hidden = 5, classes = 3, seed = 0;
   std::string loss = "weston-watkins", out;
@@ -171,24 +176,19 @@ int run(const Settings& s) {
   return 0;
 }
 
+void add_options(examples::ArgParser& args, Settings* s) {
+  args.add_string("--out", &s->out, "FILE", "write the graph as Graphviz DOT");
+  args.add_flag("--composed", &s->composed, "record the loss from elementary ops (the composed hinge)");
+  args.add_string("--loss", &s->loss, "", "hinge form", {"weston-watkins", "crammer-singer"});
+  args.add_int("--examples", &s->examples, "rows of X", 1, 64);
+  args.add_int("--features", &s->features, "columns of X", 1, 64);
+  args.add_int("--hidden", &s->hidden, "hidden units", 1, 64);
+  args.add_int("--classes", &s->classes, "classes", 2, 64);
+  args.add_int("--seed", &s->seed, "seed of X and the weights", 0, INT64_MAX);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  return examples::run_tool("tape_graph", [&] {
-    Settings s;
-    examples::ArgParser args("tape_graph",
-                             "Records a 2-layer ReLU network with the hinge loss on a tape, prints every record\n"
-                             "(id, op, shape, inputs) and writes the graph as Graphviz DOT with --out FILE\n"
-                             "(and FILE with .svg when Graphviz's dot is on PATH).");
-    args.add_string("--out", &s.out, "FILE", "write the graph as Graphviz DOT");
-    args.add_flag("--composed", &s.composed, "record the loss from elementary ops (the composed hinge)");
-    args.add_string("--loss", &s.loss, "", "hinge form", {"weston-watkins", "crammer-singer"});
-    args.add_int("--examples", &s.examples, "rows of X", 1, 64);
-    args.add_int("--features", &s.features, "columns of X", 1, 64);
-    args.add_int("--hidden", &s.hidden, "hidden units", 1, 64);
-    args.add_int("--classes", &s.classes, "classes", 2, 64);
-    args.add_int("--seed", &s.seed, "seed of X and the weights", 0, INT64_MAX);
-    if (!args.parse(argc, argv)) return 0;
-    return run(s);
-  });
+  return examples::tool_main("tape_graph", kSynopsis, argc, argv, add_options, run);
 }

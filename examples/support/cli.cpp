@@ -148,6 +148,7 @@ bool ArgParser::given(const std::string& name) const {
 }
 
 std::string ArgParser::help() const {
+  if (!help_text_.empty()) return help_text_;
   std::ostringstream os;
   os << "usage: " << tool_ << " [options]\n\n" << synopsis_ << "\n\noptions:\n";
   for (const Option& o : options_) {
@@ -165,18 +166,25 @@ std::string ArgParser::help() const {
   return os.str();
 }
 
-int run_tool(const std::string& tool, const std::function<int()>& body) {
+int run_tool(const std::string& tool, const std::function<int()>& body, const MessageFilter& filter) {
+  // The one stderr line's text: filtered first, so a filter sees the message whole.
+  const auto text = [&filter](const std::string& message) { return one_line(filter ? filter(message) : message); };
   try {
     return body();
   } catch (const UsageError& e) {
-    std::fprintf(stderr, "%s: %s (see %s --help)\n", tool.c_str(), one_line(e.what()).c_str(), tool.c_str());
+    std::fprintf(stderr, "%s: %s (see %s --help)\n", tool.c_str(), text(e.what()).c_str(), tool.c_str());
     return 2;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "%s: out of memory\n", tool.c_str());
+    std::fprintf(stderr, "%s: %s\n", tool.c_str(), text("out of memory").c_str());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s: %s\n", tool.c_str(), one_line(e.what()).c_str());
+    std::fprintf(stderr, "%s: %s\n", tool.c_str(), text(e.what()).c_str());
   }
   return 1;
+}
+
+int parse_and_run(ArgParser& args, int argc, char** argv, const std::function<int()>& body,
+                  const MessageFilter& filter) {
+  return run_tool(args.tool(), [&] { return args.parse(argc, argv) ? body() : 0; }, filter);
 }
 
 }  // namespace examples

@@ -1,0 +1,178 @@
+#include "support/trainer.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <utility>
+
+namespace examples {
+
+using tapegrad::Parameter;
+
+namespace {
+
+// The last epoch's accuracy, or 0 if there is none (a report never shows garbage).
+double last_or_zero(const std::vector<double>& per_epoch) { return per_epoch.empty() ? 0 : per_epoch.back(); }
+
+}  // namespace
+
+void add_loss_option(ArgParser& args, TrainSettings* s) {
+  args.add_string("--loss", &s->loss, "", "hinge form", {"crammer-singer", "weston-watkins"});
+}
+
+void add_schedule_options(ArgParser& args, TrainSettings* s) {
+  args.add_string("--schedule", &s->schedule, "", "learning-rate schedule, per step", {"cosine", "step", "constant"});
+  args.add_int("--step-epochs", &s->step_epochs, "--schedule step: epochs between lr drops", 1, 100000);
+  args.add_double("--gamma", &s->gamma, "--schedule step: lr factor at each drop", 0, 1);
+  args.add_int("--p", &s->p, "1: hinge, 2: squared hinge", 1, 2);
+  args.add_double("--margin", &s->margin, "hinge margin (delta)", 0, 1e6);
+}
+
+void add_run_options(ArgParser& args, TrainSettings* s) {
+  args.add_int("--seed", &s->seed, "seed of the initialisation and batch order", 0, INT64_MAX);
+  args.add_string("--data", &s->data, "DIR", "Fashion-MNIST directory (default $TAPEGRAD_FASHION_MNIST_DIR or "
+                  "/usr/share/datasets/fashion-mnist)");
+  args.add_int("--threads", &s->threads, "BLAS threads (OpenBLAS; 0: the library's default)", 0, 1024);
+  args.add_int("--limit", &s->limit, "train on the first N examples only (0: all)", 0, INT64_MAX);
+  args.add_string("--report", &s->report, "FILE", "write a JSON report of the run");
+  args.add_string("--out", &s->out, "DIR", "write the PNG pictures there (created if missing)");
+  args.add_flag("--quiet", &s->quiet, "no progress bar");
+  add_checkpoint_options(args, &s->checkpoint);
+}
+
+void add_schedule_settings(JsonObject& settings, const TrainSettings& s) {
+  settings.set("schedule", s.schedule)
+      .set("step_epochs", s.step_epochs)
+      .set("gamma", s.gamma)
+      .set("p", s.p)
+      .set("margin", s.margin);
+}
+
+void add_run_settings(JsonObject& settings, const TrainSettings& s, int blas_threads) {
+  settings.set("seed", s.seed)
+      .set("blas_threads", static_cast<std::int64_t>(blas_threads))
+      .set("limit", s.limit)
+      .set("data", s.data.empty() ? tapegrad::default_fashion_mnist_dir() : s.data);
+}
+
+tapegrad::HingeOptions hinge_options(const TrainSettings& s) {
+  tapegrad::HingeOptions hinge;
+  hinge.kind = s.loss == "crammer-singer" ? tapegrad::HingeKind::crammer_singer : tapegrad::HingeKind::weston_watkins;
+  hinge.p = static_cast<int>(s.p);
+  hinge.margin = s.margin;
+  return hinge;
+}
+
+TrainingRun::TrainingRun(std::string tool, const TrainSettings& s) : tool_(std::move(tool)), s_(s), bar_(s.quiet) {
+  threads_ = set_blas_threads(static_cast<int>(s.threads));
+  prepare_outputs(s.out, s.report);
+  prepare_checkpoint(s.checkpoint);
+  data_ = load_data(s.data, static_cast<std::size_t>(s.limit));
+}
+
+bool TrainingRun::train(const TrainingModel& m) {
+  const auto seed = static_cast<std::uint64_t>(s_.seed);
+  tapegrad::BatchIterator<float> batches(data_.train_x, data_.train_y, static_cast<std::size_t>(s_.batch_size), seed);
+  const auto steps_per_epoch = static_cast<std::int64_t>(batches.num_batches());
+  const auto schedule =
+      make_schedule(s_.schedule, s_.lr, s_.epochs * steps_per_epoch, s_.step_epochs * steps_per_epoch, s_.gamma);
+  Tape<float> tape, eval_tape;  // one each for the whole run: clear() keeps their buffers
+  Parameter<float> eval_buf(Tensor<float>(), "X");
+  const auto predict = [&](const Var<float>& x) { return m.scores(eval_tape, x); };
+  const TrainingState state{tool_, seed, m.params, m.optimizer, &history_};
+  const std::int64_t done = resume_training(s_.checkpoint, state, s_.epochs, steps_per_epoch);
+  step_ = m.optimizer->steps();  // done * steps_per_epoch: where the schedule resumes
+  for (std::int64_t epoch = done; epoch < s_.epochs; ++epoch) {
+    if (stop_requested(s_.checkpoint, epoch, s_.epochs)) return false;
+    run_epoch(m, batches, *schedule, tape, epoch);
+    History& h = history_;
+    h.train_accuracy.push_back(evaluate(eval_tape, data_.train_x, data_.train_y, predict, eval_buf));
+    h.test_accuracy.push_back(evaluate(eval_tape, data_.test_x, data_.test_y, predict, eval_buf));
+    char tail[96];
+    std::snprintf(tail, sizeof tail, "  %.3fs  train %.4f  test %.4f", h.epoch_seconds.back(), h.train_accuracy.back(),
+                  h.test_accuracy.back());
+    bar_.finish(tail);
+    save_training(s_.checkpoint, state, epoch + 1);
+  }
+  return true;
+}
+
+// One pass over the batches, drawing the bar; appends the epoch's training time
+// (evaluation excluded) and mean loss to the history.
+void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<float>& batches,
+                            const tapegrad::LrSchedule& schedule, Tape<float>& tape, std::int64_t epoch) {
+  char label[64];
+  std::snprintf(label, sizeof label, "epoch %2lld/%lld", static_cast<long long>(epoch + 1),
+                static_cast<long long>(s_.epochs));
+  bar_.start(label, batches.num_batches());
+  const auto t0 = std::chrono::steady_clock::now();
+  const tapegrad::HingeOptions hinge = hinge_options(s_);
+  double loss_sum = 0;
+  std::size_t seen = 0, correct = 0, done = 0;
+  batches.start_epoch(static_cast<std::uint64_t>(epoch));
+  while (batches.next()) {
+    const double lr = schedule.lr_at(step_++);
+    m.optimizer->set_lr(lr);
+    m.optimizer->zero_grad();
+    tape.clear();
+    const Var<float> scores = m.batch_scores(tape, batches.x());
+    const Var<float> loss = tapegrad::multiclass_hinge(scores, batches.y(), hinge);
+    tape.backward(loss);
+    double batch_loss = static_cast<double>(tape.value(loss)());
+    if (m.extra_loss) batch_loss += m.extra_loss();
+    const std::size_t rows = batches.batch_rows();
+    loss_sum += batch_loss * static_cast<double>(rows);
+    correct += count_correct(tape.value(scores), batches.y());
+    seen += rows;
+    if (m.before_step) m.before_step(lr);
+    m.optimizer->step();
+    bar_.update(++done, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
+                static_cast<double>(seen) / seconds_since(t0));
+  }
+  history_.epoch_seconds.push_back(seconds_since(t0));
+  history_.loss.push_back(loss_sum / static_cast<double>(seen));
+}
+
+std::vector<std::string> TrainingRun::write_pictures(const std::string& loss_name, const WeightImages& images) const {
+  if (s_.out.empty()) return {};
+  std::vector<std::string> paths = write_curves(s_.out, tool_, history_, loss_name);
+  const std::string path = (std::filesystem::path(s_.out) / (tool_ + "_" + images.name + ".png")).string();
+  if (write_columns_as_images(path, *images.w, images.count, images.captions, images.title, images.columns))
+    paths.push_back(path);
+  return paths;
+}
+
+// Training time over all epochs, resumed ones included (from the history).
+double TrainingRun::train_seconds() const {
+  double total = 0;
+  for (double t : history_.epoch_seconds) total += t;
+  return total;
+}
+
+int TrainingRun::finish(const std::vector<std::string>& pictures, const JsonObject& settings) const {
+  const double total_seconds = seconds_since(start_);
+  if (!s_.report.empty()) write_report(settings, total_seconds);
+  const std::size_t epochs_timed = history_.epoch_seconds.size();
+  std::printf("train accuracy %.4f\ntest accuracy  %.4f\n", last_or_zero(history_.train_accuracy),
+              last_or_zero(history_.test_accuracy));
+  std::printf("%lld epochs, %.3f s/epoch (training only), %.1f s total\n", static_cast<long long>(s_.epochs),
+              epochs_timed == 0 ? 0.0 : train_seconds() / static_cast<double>(epochs_timed), total_seconds);
+  for (const std::string& p : pictures) std::printf("wrote %s\n", p.c_str());
+  if (!s_.report.empty()) std::printf("wrote %s\n", s_.report.c_str());
+  return 0;
+}
+
+// The report's fields in a fixed order (scripts diff reports of two runs).
+void TrainingRun::write_report(const JsonObject& settings, double total_seconds) const {
+  JsonObject report;
+  report.set("tool", tool_).set("seed", s_.seed);
+  report.set("train_examples", static_cast<std::int64_t>(data_.train_x.shape()[0]));
+  report.set("test_examples", static_cast<std::int64_t>(data_.test_x.shape()[0]));
+  report.set("test_accuracy", last_or_zero(history_.test_accuracy))
+      .set("train_accuracy", last_or_zero(history_.train_accuracy));
+  add_history(report, history_);
+  report.set("train_seconds", train_seconds()).set("total_seconds", total_seconds);
+  report.set("settings", settings);
+  write_file_atomic(s_.report, report.dump() + "\n");
+}
+
+}  // namespace examples
