@@ -9,20 +9,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
-
-// Integer-valued entries, so every sum below is exact in floating point.
-Tensor<double> iota_tensor(const Shape& shape, double start = 1) {
-  Tensor<double> t(shape);
-  double v = start;
-  for (auto& x : t) x = v++;
-  return t;
-}
-
-Tensor<double> shaped(const Shape& shape, const std::vector<double>& values) {
-  Tensor<double> t(shape);
-  std::copy(values.begin(), values.end(), t.begin());
-  return t;
-}
+using testing::iota;
+using testing::shaped;
 
 // The obvious reference: every element of g, at multi-index i, adds into dst at
 // i with leading axes dropped and size-1 axes pinned to 0.
@@ -79,7 +67,7 @@ TEST(BroadcastShape, ErrorNamesOpAndBothShapes) {
 }
 
 TEST(Unbroadcast, EqualShapesCopyWhenFreshAndAddOtherwise) {
-  const Tensor<double> g = iota_tensor({2, 3});
+  const Tensor<double> g = iota({2, 3}, 1);
   Tensor<double> dst = xt::ones<double>(Shape{2, 3}) * 1e9;  // garbage a fresh write must not keep
   unbroadcast_into(dst, g, /*fresh=*/true);
   EXPECT_TRUE(all_close(dst, g, 0, 0));
@@ -88,7 +76,7 @@ TEST(Unbroadcast, EqualShapesCopyWhenFreshAndAddOtherwise) {
 }
 
 TEST(Unbroadcast, SumsOverSizeOneAndLeadingAxesExactly) {
-  const Tensor<double> g = iota_tensor({3, 4});  // rows 1..4, 5..8, 9..12
+  const Tensor<double> g = iota({3, 4}, 1);  // rows 1..4, 5..8, 9..12
   Tensor<double> rows = xt::zeros<double>(Shape{3, 1});
   unbroadcast_into(rows, g, true);
   EXPECT_TRUE(all_close(rows, shaped({3, 1}, {10, 26, 42}), 0, 0));
@@ -107,14 +95,14 @@ TEST(Unbroadcast, MatchesReferenceOnManyShapes) {
       {{3, 1, 4}, {1, 1, 4}},    {{6}, {1}},                   {{1, 7}, {7}},
       {{2, 1}, {1}},             {{2, 3, 1}, {3, 1}}};
   for (const auto& [gs, ds] : cases) {
-    const Tensor<double> g = iota_tensor(gs);
+    const Tensor<double> g = iota(gs, 1);
     const Tensor<double> expected = reference_unbroadcast(g, ds);
     Tensor<double> fresh(ds);
     fresh.fill(-77);
     unbroadcast_into(fresh, g, true);
     EXPECT_TRUE(all_close(fresh, expected, 0, 0)) << shape_str(gs) << " -> " << shape_str(ds);
     // accumulating adds exactly the same sums onto what is there
-    Tensor<double> acc = iota_tensor(ds, 100);
+    Tensor<double> acc = iota(ds, 100);
     const Tensor<double> before = acc;
     unbroadcast_into(acc, g, false);
     EXPECT_TRUE(all_close(acc, Tensor<double>(before + expected), 0, 0)) << shape_str(gs) << " -> " << shape_str(ds);
@@ -122,7 +110,7 @@ TEST(Unbroadcast, MatchesReferenceOnManyShapes) {
 }
 
 TEST(Unbroadcast, RankZeroTargetSumsEverything) {
-  const Tensor<double> g = iota_tensor({2, 3});
+  const Tensor<double> g = iota({2, 3}, 1);
   Tensor<double> s = 5.0;  // rank 0
   ASSERT_EQ(s.dimension(), 0u);
   unbroadcast_into(s, g, true);
@@ -156,7 +144,7 @@ TEST(Unbroadcast, EmptyGradientGivesZerosOrLeavesDstAlone) {
 }
 
 TEST(Unbroadcast, RejectsTargetsThatDoNotBroadcastToTheGradient) {
-  const Tensor<double> g = iota_tensor({3, 4});
+  const Tensor<double> g = iota({3, 4}, 1);
   Tensor<double> wrong_extent = xt::zeros<double>(Shape{2, 1});
   try {
     unbroadcast_into(wrong_extent, g, true);

@@ -18,6 +18,8 @@
 namespace tapegrad {
 namespace {
 
+using testing::allocations_after_warmup;
+
 Tensor<float> random_float(const Shape& shape, std::uint64_t seed, double scale = 1.0) {
   Tensor<double> d = testing::random_tensor(shape, seed, -scale, scale);
   Tensor<float> f = Tensor<float>::from_shape(shape);
@@ -29,21 +31,6 @@ IndexTensor labels(std::size_t n, std::size_t c) {
   IndexTensor y = IndexTensor::from_shape({n});
   for (std::size_t i = 0; i < n; ++i) y(i) = static_cast<std::int64_t>((i * 7) % c);
   return y;
-}
-
-// Runs `steps` steps and returns how many allocations the last `steps - warm` made.
-template <class Step>
-long allocations_after_warmup(Step&& step, int warm, int steps) {
-  g_allocations = 0;
-  for (int k = 0; k < steps; ++k) {
-    if (k == warm) {
-      g_allocations = 0;
-      g_counting = true;
-    }
-    step();
-  }
-  g_counting = false;
-  return g_allocations;
 }
 
 TEST(SteadyState, LinearSvmStepAllocatesNothing) {
@@ -78,7 +65,7 @@ TEST(SteadyState, LinearSvmStepAllocatesNothing) {
     tape.clear();
   };
   batches.start_epoch(0);
-  EXPECT_EQ(allocations_after_warmup(step, 10, 40), 0);
+  EXPECT_EQ(allocations_after_warmup(g_allocations, g_counting, step, 10, 40), 0);
 }
 
 TEST(SteadyState, MlpStepAllocatesNothing) {
@@ -98,7 +85,7 @@ TEST(SteadyState, MlpStepAllocatesNothing) {
     adam.step();
     tape.clear();
   };
-  EXPECT_EQ(allocations_after_warmup(step, 2, 10), 0);
+  EXPECT_EQ(allocations_after_warmup(g_allocations, g_counting, step, 2, 10), 0);
 }
 
 }  // namespace

@@ -12,25 +12,9 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
+using testing::error_of;
 using testing::random_tensor;
-
-// The message of the Error that `fn` throws ("" if it throws none).
-template <class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-// A (n, 1) column: a brace list like {{1.0}, {2.0}} is ambiguous for xarray.
-Tensor<double> column(const std::vector<double>& v) {
-  Tensor<double> t(Shape{v.size(), 1});
-  std::copy(v.begin(), v.end(), t.begin());
-  return t;
-}
+using testing::shaped;
 
 // Test-local ops, written as every op is (forward, then a captureless backward).
 
@@ -231,7 +215,7 @@ TEST(Tape, GradOfAnIntermediate) {
   Tape<double> t;
   Var<double> xv = t.watch(x);
   Var<double> u = square(xv);  // (1, 3)
-  Var<double> z = u * t.constant(column({1.0, 2.0}));  // (2, 3)
+  Var<double> z = u * t.constant(shaped({2, 1}, {1.0, 2.0}));  // (2, 3)
   t.backward(z, Tensor<double>{{1.0, 1.0, 1.0}, {1.0, 1.0, 1.0}});
   EXPECT_TRUE(all_close(t.grad(z), Tensor<double>(xt::ones<double>(Shape{2, 3})), 0, 0));
   EXPECT_TRUE(all_close(t.grad(u), Tensor<double>{{3.0, 3.0, 3.0}}, 0, 0));  // summed over the broadcast

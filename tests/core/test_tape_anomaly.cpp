@@ -13,17 +13,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
-
-// The message of the Error that `fn` throws ("" if it throws none).
-template <class F>
-std::string error_of(F&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using testing::error_of;
 
 // y = √x: finite at 0, but its backward g/(2√x) is Inf there.
 Var<double> sqrt_op(const Var<double>& x) {

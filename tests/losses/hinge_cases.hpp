@@ -1,10 +1,6 @@
 #pragma once
-// Shorthands shared by the hinge tests: the two kinds, options in one call, and
-// seeded labels.
-#include <cstddef>
-#include <cstdint>
-#include <random>
-
+// Shorthands shared by the hinge tests: the two kinds and options in one call
+// (seeded labels: testing::random_labels in support/support.hpp).
 #include "core/tensor.hpp"
 #include "losses/hinge.hpp"
 
@@ -20,14 +16,6 @@ inline HingeOptions opts(HingeKind kind, int p = 1, Reduction red = Reduction::m
   o.reduction = red;
   o.margin = margin;
   return o;
-}
-
-// N labels drawn uniformly from [0, C) by a seeded generator.
-inline IndexTensor random_labels(std::size_t n, std::size_t c, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  IndexTensor y = IndexTensor::from_shape({n});
-  for (auto& v : y) v = static_cast<std::int64_t>(rng() % c);
-  return y;
 }
 
 }  // namespace tapegrad::testing

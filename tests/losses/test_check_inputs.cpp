@@ -4,7 +4,6 @@
 // composed twin and softmax cross-entropy share the checks; see their tests).
 #include <gmock/gmock.h>
 
-#include <functional>
 #include <limits>
 
 #include "losses/check_inputs.hpp"
@@ -15,18 +14,10 @@ namespace tapegrad {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::error_of;
 
 const Tensor<double> kScores = {{3.2, 5.1, -1.7}, {1.3, 4.9, 2.0}, {2.2, 2.5, -3.1}};
 const IndexTensor kLabels = {0, 1, 2};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 std::string hinge_error(const Tensor<double>& s, const IndexTensor& y, const HingeOptions& o = {},
                         const Tensor<double>* w = nullptr) {

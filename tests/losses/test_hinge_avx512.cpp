@@ -21,6 +21,7 @@ namespace tapegrad {
 namespace {
 
 using testing::all_close;
+using testing::allocations_after_warmup;
 using testing::random_tensor;
 
 using testing::CS;
@@ -148,20 +149,11 @@ TEST(HingeAvx512, WideRowsSteadyStateStepAllocatesNothing) {
   const IndexTensor y = random_labels(64, 300, 12);
   Parameter<float> p(s);
   Tape<float> t;
-  long during = -1;
-  for (int step = 0; step < 3; ++step) {
-    if (step == 2) {
-      g_allocations = 0;
-      g_counting = true;
-    }
+  const auto step = [&] {
     t.backward(multiclass_hinge(t.watch(p), y, opts(WW)));
     t.clear();
-    if (step == 2) {
-      g_counting = false;
-      during = g_allocations;
-    }
-  }
-  EXPECT_EQ(during, 0);
+  };
+  EXPECT_EQ(allocations_after_warmup(g_allocations, g_counting, step, 2, 3), 0);
 }
 
 }  // namespace

@@ -265,13 +265,10 @@ TEST(HingeComposed, LargeScoresInFloat) {
 
 std::string composed_error(const Tensor<double>& s, const IndexTensor& y, const HingeOptions& o = {},
                            const Tensor<double>* w = nullptr) {
-  try {
+  return testing::error_of([&] {
     Tape<double> t;
     multiclass_hinge_composed(t.constant(s), y, o, w);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  });
 }
 
 TEST(HingeComposedErrors, SameChecksAsTheFusedOpUnderItsOwnName) {

@@ -23,6 +23,7 @@ namespace tapegrad {
 namespace {
 
 using testing::all_close;
+using testing::allocations_after_warmup;
 using testing::gradcheck_passes;
 using testing::random_tensor;
 
@@ -300,24 +301,16 @@ TEST(HingeFused, SteadyStateStepAllocatesNothing) {
     for (Reduction red : {Reduction::mean, Reduction::none}) {
       Parameter<double> p(s);
       Tape<double> t;
-      long during = -1;
-      for (int step = 0; step < 3; ++step) {
-        if (step == 2) {
-          g_allocations = 0;
-          g_counting = true;
-        }
+      const auto step = [&] {
         const Var<double> v = multiclass_hinge(t.watch(p), y, opts(kind, 2, red), &w);
         if (red == Reduction::none)
           t.backward(v, seed);
         else
           t.backward(v);
         t.clear();
-        if (step == 2) {
-          g_counting = false;
-          during = g_allocations;
-        }
-      }
-      EXPECT_EQ(during, 0) << "kind " << int(kind) << " reduction " << int(red);
+      };
+      EXPECT_EQ(allocations_after_warmup(g_allocations, g_counting, step, 2, 3), 0)
+          << "kind " << int(kind) << " reduction " << int(red);
     }
 }
 

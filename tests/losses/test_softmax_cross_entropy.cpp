@@ -25,14 +25,10 @@ namespace {
 using ::testing::HasSubstr;
 using testing::all_close;
 using testing::gradcheck_passes;
+using testing::allocations_after_warmup;
+using testing::kNoError;
+using testing::random_labels;
 using testing::random_tensor;
-
-IndexTensor random_labels(std::size_t n, std::size_t c, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  IndexTensor y = IndexTensor::from_shape({n});
-  for (auto& v : y) v = static_cast<std::int64_t>(rng() % c);
-  return y;
-}
 
 template <class T>
 struct Out {
@@ -217,34 +213,22 @@ TEST(SoftmaxCrossEntropy, SteadyStateStepAllocatesNothing) {
   const Tensor<double> w = random_tensor({40}, 43, 0.5, 2.0);
   Parameter<double> p(s);
   Tape<double> t;
-  long during = -1;
-  for (int step = 0; step < 3; ++step) {
-    if (step == 2) {
-      g_allocations = 0;
-      g_counting = true;
-    }
+  const auto step = [&] {
     t.backward(softmax_cross_entropy(t.watch(p), y, Reduction::mean, &w));
     t.clear();
-    if (step == 2) {
-      g_counting = false;
-      during = g_allocations;
-    }
-  }
-  EXPECT_EQ(during, 0);
+  };
+  EXPECT_EQ(allocations_after_warmup(g_allocations, g_counting, step, 2, 3), 0);
 }
 
 std::string error_of(bool fused, const Tensor<double>& s, const IndexTensor& y, Reduction red = Reduction::mean,
                      const Tensor<double>* w = nullptr) {
-  try {
+  return testing::error_of([&] {
     Tape<double> t;
     if (fused)
       softmax_cross_entropy(t.constant(s), y, red, w);
     else
       softmax_cross_entropy_composed(t.constant(s), y, red, w);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
+  });
 }
 
 TEST(SoftmaxCrossEntropyErrors, LabelsShapesWeightsAndValues) {
@@ -270,7 +254,7 @@ TEST(SoftmaxCrossEntropyErrors, UndefinedMeans) {
   for (bool fused : {true, false}) {
     EXPECT_THAT(error_of(fused, s, IndexTensor{0, 0}, Reduction::mean, &w),
                 HasSubstr("weighted mean is undefined: the weights of the 2 labels sum to 0"));
-    EXPECT_EQ(error_of(fused, s, IndexTensor{0, 0}, Reduction::sum, &w), "(no error)");
+    EXPECT_EQ(error_of(fused, s, IndexTensor{0, 0}, Reduction::sum, &w), kNoError);
     EXPECT_THAT(error_of(fused, Tensor<double>::from_shape({0, 3}), IndexTensor::from_shape({0})),
                 HasSubstr("the mean over 0 rows is undefined"));
   }

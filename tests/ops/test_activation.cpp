@@ -13,12 +13,7 @@ using testing::all_close;
 using testing::gradcheck_passes;
 using testing::random_away_from_zero;
 using testing::random_tensor;
-
-// Σ w·y for a fixed random w, so every element of y is checked with its own weight.
-Var<double> weighted_sum(const Var<double>& y, std::uint64_t seed) {
-  const Tensor<double> w = random_tensor({y.value().size(), 1}, seed);
-  return matmul(reshape(y, {1, -1}), y.tape().constant(w));
-}
+using testing::weighted_sum;
 
 TEST(Relu, ForwardHandComputed) {
   Tape<double> t;

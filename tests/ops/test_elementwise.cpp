@@ -16,13 +16,7 @@ using ::testing::HasSubstr;
 using testing::all_close;
 using testing::random_away_from_zero;
 using testing::random_tensor;
-
-template <class T = double>
-Tensor<T> shaped(const Shape& shape, const std::vector<double>& values) {
-  Tensor<T> t(shape);
-  std::copy(values.begin(), values.end(), t.begin());
-  return t;
-}
+using testing::shaped;
 
 using Binary = std::function<Var<double>(const Var<double>&, const Var<double>&)>;
 using Unary = std::function<Var<double>(const Var<double>&)>;

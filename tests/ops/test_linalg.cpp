@@ -15,13 +15,7 @@ using ::testing::HasSubstr;
 using testing::all_close;
 using testing::gradcheck_passes;
 using testing::random_tensor;
-
-// Σ w·y for a fixed random w: a scalar whose gradient with respect to y is w,
-// so every element of y is checked with a distinct weight.
-Var<double> weighted_sum(const Var<double>& y, std::uint64_t seed) {
-  const Tensor<double> w = random_tensor({y.value().size(), 1}, seed);
-  return matmul(reshape(y, {1, -1}), y.tape().constant(w));
-}
+using testing::weighted_sum;
 
 // Naive triple loop, the reference for BLAS.
 Tensor<double> naive_matmul(const Tensor<double>& a, const Tensor<double>& b) {

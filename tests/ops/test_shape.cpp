@@ -12,31 +12,11 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
+using testing::error_of;
 using testing::gradcheck_passes;
+using testing::iota;
 using testing::random_tensor;
-
-// Σ w·y for a fixed random w, so every element of y is checked with its own weight.
-Var<double> weighted_sum(const Var<double>& y, std::uint64_t seed) {
-  const Tensor<double> w = random_tensor({y.value().size(), 1}, seed);
-  return matmul(reshape(y, {1, -1}), y.tape().constant(w));
-}
-
-// The Error message of f(), or "" when it does not throw.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-Tensor<double> iota(const Shape& shape) {
-  Tensor<double> x(shape);
-  for (std::size_t i = 0; i < x.size(); ++i) x.data()[i] = double(i);
-  return x;
-}
+using testing::weighted_sum;
 
 TEST(Reshape, KeepsRowMajorOrder) {
   Tape<double> t;

@@ -13,6 +13,8 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
+using testing::error_of;
+using testing::kNoError;
 
 AdamOptions opts(double weight_decay) {
   AdamOptions o;
@@ -135,15 +137,6 @@ TEST(Adam, VectorBodyAndTailTakeTheHandValues) {
   check_repeated<double, AdamW<double>>(0.5, adamw);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "no error";
-}
-
 TEST(Adam, InvalidHyperparametersNameTheOptimizer) {
   Parameter<double> p(Tensor<double>{1.0}, "w");
   auto with = [&](auto set) {
@@ -159,7 +152,7 @@ TEST(Adam, InvalidHyperparametersNameTheOptimizer) {
   EXPECT_THAT(adamw(with([](AdamOptions& o) { o.beta2 = -0.1; })), HasSubstr("AdamW: invalid beta2 -0.1"));
   EXPECT_THAT(adam(with([](AdamOptions& o) { o.eps = -1; })), HasSubstr("Adam: invalid eps -1"));
   EXPECT_THAT(adamw(with([](AdamOptions& o) { o.weight_decay = -0.01; })), HasSubstr("AdamW: invalid weight_decay"));
-  EXPECT_EQ(adam(AdamOptions{}), "no error");
+  EXPECT_EQ(adam(AdamOptions{}), kNoError);
 }
 
 }  // namespace

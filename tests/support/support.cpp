@@ -20,6 +20,34 @@ Tensor<double> random_away_from_zero(const Shape& shape, std::uint64_t seed, dou
   return t;
 }
 
+IndexTensor random_labels(std::size_t n, std::size_t c, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  IndexTensor y = IndexTensor::from_shape({n});
+  for (auto& v : y) v = static_cast<std::int64_t>(rng() % c);
+  return y;
+}
+
+Tensor<double> iota(const Shape& shape, double start) {
+  Tensor<double> t(shape);
+  double v = start;
+  for (auto& x : t) x = v++;
+  return t;
+}
+
+Var<double> weighted_sum(const Var<double>& y, std::uint64_t seed) {
+  const Tensor<double> w = random_tensor({y.value().size(), 1}, seed);
+  return matmul(reshape(y, {1, -1}), y.tape().constant(w));
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return kNoError;
+}
+
 ::testing::AssertionResult gradcheck_passes(const TapeFunction& f, const std::vector<Tensor<double>>& inputs,
                                             const GradcheckOptions& options) {
   GradcheckReport rep = gradcheck(f, inputs, options);
