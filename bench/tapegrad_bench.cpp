@@ -8,9 +8,9 @@
 
 #include <benchmark/benchmark.h>
 
-#include "core/tapegrad.hpp"
-#include "losses/hinge.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/losses/hinge.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 namespace tapegrad {
 namespace {

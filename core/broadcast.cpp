@@ -1,9 +1,9 @@
-#include "core/broadcast.hpp"
+#include <tapegrad/core/broadcast.hpp>
 
 #include <algorithm>
 #include <functional>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad {
 

@@ -2,7 +2,7 @@
 // NumPy broadcasting for the binary ops, and its adjoint: the gradient of a
 // broadcast input is the output gradient summed over the axes it was stretched
 // along (tinygrad's unbroadcast). One helper serves every binary op.
-#include "core/tensor.hpp"
+#include <tapegrad/core/tensor.hpp>
 
 namespace tapegrad {
 

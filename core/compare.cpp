@@ -1,4 +1,4 @@
-#include "core/compare.hpp"
+#include <tapegrad/core/compare.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 

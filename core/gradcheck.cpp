@@ -1,4 +1,4 @@
-#include "core/gradcheck.hpp"
+#include <tapegrad/core/gradcheck.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 

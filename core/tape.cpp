@@ -1,4 +1,4 @@
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xnoalias.hpp>
 
-#include "core/broadcast.hpp"
+#include <tapegrad/core/broadcast.hpp>
 
 namespace tapegrad {
 
@@ -20,6 +20,12 @@ std::size_t first_nonfinite(const Tensor<T>& t) {
   return t.size();
 }
 }  // namespace
+
+namespace detail {
+void fail_saved(const char* op, std::uint32_t id, const char* what) {
+  fail(op, ": record #", id, " holds ", what, " (saved state is typed per op; a reused record forgets it)");
+}
+}  // namespace detail
 
 template <class T>
 void Parameter<T>::zero_grad() {
@@ -64,6 +70,7 @@ Record<T>& Tape<T>::new_record(const char* op) {
   r.borrowed = nullptr;
   r.requires_grad = false;
   r.grad_live = false;
+  r.forget_saved();
   ++size_;
   return r;
 }

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "core/tapegrad.hpp"
-#include "losses/hinge.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/losses/hinge.hpp>
 
 using namespace tapegrad;
 

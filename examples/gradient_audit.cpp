@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 #include "support/cli.hpp"
 #include "support/training.hpp"
 

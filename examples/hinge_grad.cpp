@@ -14,10 +14,10 @@
 #include <limits>
 #include <string>
 
-#include "core/tape.hpp"
-#include "io/npy.hpp"
-#include "losses/hinge.hpp"
-#include "losses/softmax_cross_entropy.hpp"
+#include <tapegrad/core/tape.hpp>
+#include <tapegrad/io/npy.hpp>
+#include <tapegrad/losses/hinge.hpp>
+#include <tapegrad/losses/softmax_cross_entropy.hpp>
 #include "support/cli.hpp"
 
 using namespace tapegrad;

@@ -12,10 +12,10 @@
 
 #include <zlib.h>
 
-#include "core/error.hpp"
-#include "io/checkpoint.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/core/error.hpp>
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 using namespace tapegrad;
 

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 #include "fuzz/memfile.hpp"
-#include "io/idx.hpp"
+#include <tapegrad/io/idx.hpp>
 
 using namespace tapegrad;
 

@@ -7,9 +7,9 @@
 
 #include <unistd.h>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 #include "fuzz/memfile.hpp"
-#include "io/npy.hpp"
+#include <tapegrad/io/npy.hpp>
 
 using namespace tapegrad;
 

@@ -11,10 +11,10 @@
 
 #include <zlib.h>
 
-#include "io/checkpoint.hpp"
-#include "io/npy.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/npy.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 using namespace tapegrad;
 

@@ -22,7 +22,7 @@ jobs=${FUZZ_JOBS:-1}
 cxx=${CXX:-clang++}
 command -v "$cxx" >/dev/null || { echo "fuzz/run.sh: $cxx not found (apt-get install clang)" >&2; exit 2; }
 
-flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -I"$root" -fsanitize=address,undefined
+flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -I"$root/include" -I"$root" -fsanitize=address,undefined
        -fno-sanitize-recover=undefined -Wno-deprecated-declarations)
 sources=(core/tape.cpp core/broadcast.cpp optim/optimizer.cpp optim/sgd.cpp optim/adam.cpp
          io/npy.cpp io/npy_header.cpp io/idx.cpp io/zip.cpp io/checkpoint.cpp)

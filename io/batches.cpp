@@ -1,10 +1,10 @@
-#include "io/batches.hpp"
+#include <tapegrad/io/batches.hpp>
 
 #include <algorithm>
 #include <numeric>
 #include <random>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad {
 

@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/tensor.hpp"
+#include <tapegrad/core/tensor.hpp>
 
 namespace tapegrad {
 

@@ -1,11 +1,11 @@
-#include "io/checkpoint.hpp"
+#include <tapegrad/io/checkpoint.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-#include "io/npy.hpp"
-#include "io/zip.hpp"
+#include <tapegrad/io/npy.hpp>
+#include <tapegrad/io/zip.hpp>
 
 namespace tapegrad {
 

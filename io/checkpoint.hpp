@@ -31,8 +31,8 @@
 #include <string>
 #include <vector>
 
-#include "core/tape.hpp"
-#include "optim/optimizer.hpp"
+#include <tapegrad/core/tape.hpp>
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "io/idx.hpp"
+#include <tapegrad/io/idx.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,7 +9,7 @@
 
 #include <zlib.h>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad {
 

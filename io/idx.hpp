@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tensor.hpp"
+#include <tapegrad/core/tensor.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "io/npy.hpp"
+#include <tapegrad/io/npy.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,8 +13,8 @@
 #include <limits>
 #include <memory>
 
-#include "core/error.hpp"
-#include "io/npy_header.hpp"
+#include <tapegrad/core/error.hpp>
+#include <tapegrad/io/npy_header.hpp>
 
 namespace tapegrad {
 

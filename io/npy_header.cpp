@@ -1,11 +1,11 @@
-#include "io/npy_header.hpp"
+#include <tapegrad/io/npy_header.hpp>
 
 #include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad::detail {
 

@@ -7,7 +7,7 @@
 #include <cstddef>
 #include <string>
 
-#include "core/tensor.hpp"
+#include <tapegrad/core/tensor.hpp>
 
 namespace tapegrad::detail {
 

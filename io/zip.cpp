@@ -1,4 +1,4 @@
-#include "io/zip.hpp"
+#include <tapegrad/io/zip.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -13,7 +13,7 @@
 
 #include <zlib.h>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad {
 

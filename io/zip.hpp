@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include "io/npy.hpp"
+#include <tapegrad/io/npy.hpp>
 
 namespace tapegrad {
 

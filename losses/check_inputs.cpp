@@ -1,11 +1,11 @@
-#include "losses/check_inputs.hpp"
+#include <tapegrad/losses/check_inputs.hpp>
 
 #include <array>
 #include <cmath>
 
 #include <xsimd/xsimd.hpp>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad::detail {
 

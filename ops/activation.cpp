@@ -1,4 +1,4 @@
-#include "ops/activation.hpp"
+#include <tapegrad/ops/activation.hpp>
 
 #include <xtensor/xoperation.hpp>
 

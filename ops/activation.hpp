@@ -1,5 +1,5 @@
 #pragma once
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 

@@ -1,9 +1,9 @@
-#include "ops/elementwise.hpp"
+#include <tapegrad/ops/elementwise.hpp>
 
 #include <xtensor/xmath.hpp>
 #include <xtensor/xnoalias.hpp>
 
-#include "core/broadcast.hpp"
+#include <tapegrad/core/broadcast.hpp>
 
 namespace tapegrad {
 
@@ -33,8 +33,8 @@ void add_grad(Tape<T>& t, Record<T>& r, int k, const E& e) {
   if (t.value_of(id).shape() == r.value.shape()) {
     t.accumulate(id, e);
   } else {
-    xt::noalias(r.aux) = e;  // reuses aux's buffer; a plain `=` allocates a temporary
-    t.accumulate_unbroadcast(id, r.aux);
+    xt::noalias(r.scratch) = e;  // reuses the buffer; a plain `=` allocates a temporary
+    t.accumulate_unbroadcast(id, r.scratch);
   }
 }
 
@@ -42,6 +42,12 @@ template <class T>
 const Tensor<T>& in(Tape<T>& t, const Record<T>& r, int k) {
   return t.value_of(r.inputs[k]);
 }
+
+// What mul_scalar and div_scalar's backward needs: the scalar.
+template <class T>
+struct ScalarSaved {
+  T s;
+};
 
 }  // namespace
 
@@ -112,9 +118,9 @@ Var<T> mul_scalar(const Var<T>& a, T s) {
   Tape<T>& t = a.tape("mul_scalar");
   // d(a·s) = s·g
   Record<T>& r = t.push("mul_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], static_cast<T>(r.scalars[0]) * r.grad);
+    t.accumulate(r.inputs[0], r.template saved<ScalarSaved<T>>().s * r.grad);
   });
-  r.scalars[0] = s;
+  r.save(ScalarSaved<T>{s});
   xt::noalias(r.value) = t.value(a) * s;
   return t.commit(r);
 }
@@ -124,9 +130,9 @@ Var<T> div_scalar(const Var<T>& a, T s) {
   Tape<T>& t = a.tape("div_scalar");
   // d(a/s) = g/s
   Record<T>& r = t.push("div_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], r.grad / static_cast<T>(r.scalars[0]));
+    t.accumulate(r.inputs[0], r.grad / r.template saved<ScalarSaved<T>>().s);
   });
-  r.scalars[0] = s;
+  r.save(ScalarSaved<T>{s});
   xt::noalias(r.value) = t.value(a) / s;
   return t.commit(r);
 }

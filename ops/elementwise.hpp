@@ -1,7 +1,7 @@
 #pragma once
 // Elementwise ops with NumPy broadcasting. Each backward sums its gradient over
 // broadcast axes through the tape's one unbroadcast helper.
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "ops/indexing.hpp"
+#include <tapegrad/ops/indexing.hpp>
 
 #include <algorithm>
 
@@ -16,6 +16,13 @@ Shape unravel(std::size_t flat, const S& shape) {
   }
   return pos;
 }
+
+// What gather's backward needs: x viewed as outer × len_x × inner, the index as
+// outer × len_i × inner, and the index itself.
+struct GatherSaved {
+  std::size_t outer, len_x, len_i, inner;
+  Slot<IndexTensor> index;
+};
 
 }  // namespace
 
@@ -59,10 +66,10 @@ Var<T> gather(const Var<T>& x, std::ptrdiff_t axis, const IndexTensor& index) {
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
     if (fresh) dx->fill(T(0));
-    const std::size_t outer = static_cast<std::size_t>(r.ints[0]), len_x = static_cast<std::size_t>(r.ints[1]),
-                      len_i = static_cast<std::size_t>(r.ints[2]), inner = static_cast<std::size_t>(r.ints[3]);
+    const GatherSaved& s = r.template saved<GatherSaved>();
+    const std::size_t outer = s.outer, len_x = s.len_x, len_i = s.len_i, inner = s.inner;
     const T* g = r.grad.data();
-    const std::int64_t* idx = r.index.data();
+    const std::int64_t* idx = r.buffer(s.index).data();
     T* d = dx->data();
     for (std::size_t o = 0; o < outer; ++o)
       for (std::size_t j = 0; j < len_i; ++j) {
@@ -80,11 +87,7 @@ Var<T> gather(const Var<T>& x, std::ptrdiff_t axis, const IndexTensor& index) {
       for (std::size_t i = 0; i < inner; ++i)
         out[base + i] = p[(o * len_x + static_cast<std::size_t>(idx[base + i])) * inner + i];
     }
-  if (r.requires_grad) {
-    r.index = index;
-    r.ints = {static_cast<std::int64_t>(outer), static_cast<std::int64_t>(len_x),
-              static_cast<std::int64_t>(len_i), static_cast<std::int64_t>(inner)};
-  }
+  if (r.requires_grad) r.save(GatherSaved{outer, len_x, len_i, inner, r.keep(index)});
   return t.commit(r);
 }
 

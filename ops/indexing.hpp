@@ -1,7 +1,7 @@
 #pragma once
 // gather with take_along_axis / torch.gather semantics, and constants built from
 // labels: one_hot and 0-1 masks.
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "ops/linalg.hpp"
+#include <tapegrad/ops/linalg.hpp>
 
 #include <algorithm>
 

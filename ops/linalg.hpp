@@ -1,7 +1,7 @@
 #pragma once
 // Matrix product of 2-D operands through BLAS gemm with transpose flags: neither
 // forward nor backward materialises a transpose.
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 

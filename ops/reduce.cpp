@@ -1,4 +1,4 @@
-#include "ops/reduce.hpp"
+#include <tapegrad/ops/reduce.hpp>
 
 #include <algorithm>
 #include <type_traits>
@@ -44,18 +44,12 @@ Layout axis_layout(const char* op, const Tensor<T>& x, std::ptrdiff_t axis, bool
   return l;
 }
 
-template <class T>
-void save_layout(Record<T>& r, const Layout& l) {
-  r.ints[0] = static_cast<std::int64_t>(l.outer);
-  r.ints[1] = static_cast<std::int64_t>(l.len);
-  r.ints[2] = static_cast<std::int64_t>(l.inner);
-}
-
-template <class T>
-Layout saved_layout(const Record<T>& r) {
-  return Layout{static_cast<std::size_t>(r.ints[0]), static_cast<std::size_t>(r.ints[1]),
-                static_cast<std::size_t>(r.ints[2])};
-}
+// What a reduction's backward needs: the layout, and for sum/mean the factor
+// 1/divisor each gradient element is scaled by.
+struct ReduceSaved {
+  Layout layout;
+  double scale = 1;
+};
 
 // Calls f with std::true_type when the gradient buffer is fresh (assign) and
 // std::false_type otherwise (add), so the choice is made once, outside the loops.
@@ -143,8 +137,9 @@ Var<T> reduce_sum(const char* op, const Var<T>& x, const Layout& l, const ShapeO
     bool fresh = false;
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
-    const Layout l = saved_layout(r);
-    const T scale = static_cast<T>(r.scalars[0]);
+    const ReduceSaved& saved = r.template saved<ReduceSaved>();
+    const Layout l = saved.layout;
+    const T scale = static_cast<T>(saved.scale);
     const T* g = r.grad.data();
     T* d = dx->data();
     with_fresh(fresh, [&](auto tag) {
@@ -182,10 +177,7 @@ Var<T> reduce_sum(const char* op, const Var<T>& x, const Layout& l, const ShapeO
   }
   if (divisor != T(1))
     for (std::size_t k = 0; k < r.value.size(); ++k) out[k] /= divisor;
-  if (r.requires_grad) {
-    save_layout(r, l);
-    r.scalars[0] = 1.0 / static_cast<double>(divisor);
-  }
+  if (r.requires_grad) r.save(ReduceSaved{l, 1.0 / static_cast<double>(divisor)});
   return t.commit(r);
 }
 
@@ -199,7 +191,7 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
     bool fresh = false;
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
-    const Layout l = saved_layout(r);
+    const Layout l = r.template saved<ReduceSaved>().layout;
     const T* p = t.value_of(r.inputs[0]).data();
     const T* m = r.value.data();
     const T* g = r.grad.data();
@@ -219,9 +211,9 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
       });
       return;
     }
-    r.aux.resize(r.value.shape());  // scratch: the share g / n of each output element
-    T* share = r.aux.data();
-    std::fill(share, share + r.aux.size(), T(0));
+    r.scratch.resize(r.value.shape());  // the share g / n of each output element
+    T* share = r.scratch.data();
+    std::fill(share, share + r.scratch.size(), T(0));
     for (std::size_t o = 0; o < l.outer; ++o)
       for (std::size_t a = 0; a < l.len; ++a) {
         const T* src = p + (o * l.len + a) * l.inner;
@@ -229,7 +221,7 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
         T* so = share + o * l.inner;
         for (std::size_t i = 0; i < l.inner; ++i) so[i] += is_max(src[i], mo[i]) ? T(1) : T(0);
       }
-    for (std::size_t k = 0; k < r.aux.size(); ++k) share[k] = g[k] / share[k];
+    for (std::size_t k = 0; k < r.scratch.size(); ++k) share[k] = g[k] / share[k];
     with_fresh(fresh, [&](auto tag) {
       constexpr bool kFresh = decltype(tag)::value;
       for (std::size_t o = 0; o < l.outer; ++o)
@@ -263,7 +255,7 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
       for (std::size_t a = 0; a < l.len; ++a)
         for (std::size_t i = 0; i < l.inner; ++i)
           t.note_branch(is_max(p[(o * l.len + a) * l.inner + i], out[o * l.inner + i]));
-  if (r.requires_grad) save_layout(r, l);
+  if (r.requires_grad) r.save(ReduceSaved{l});
   return t.commit(r);
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Reductions over all elements (a scalar of shape ()) or over one axis, with or
 // without keepdims. A negative axis counts from the end.
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 

@@ -1,4 +1,4 @@
-#include "ops/shape.hpp"
+#include <tapegrad/ops/shape.hpp>
 
 #include <algorithm>
 
@@ -53,6 +53,11 @@ Shape resolve_shape(const S& from, std::size_t size, const std::vector<std::ptrd
 // int64 and expanded here without touching the heap for rank <= 8.
 using Perm = xt::svector<std::size_t, 8>;
 
+// What transpose's backward needs: the inverse permutation (any rank).
+struct TransposeSaved {
+  Slot<IndexTensor> inverse;
+};
+
 }  // namespace
 
 template <class T>
@@ -94,13 +99,16 @@ Var<T> transpose(const Var<T>& x, const std::vector<std::size_t>& perm) {
   }
   // out axis k is X's axis perm[k], so dX = transpose(g, perm⁻¹) with perm⁻¹[perm[k]] = k
   Record<T>& r = t.push("transpose", {x}, [](Tape<T>& t, Record<T>& r) {
-    Perm inverse(r.index.size());
-    std::copy(r.index.cbegin(), r.index.cend(), inverse.begin());
+    const IndexTensor& saved = r.buffer(r.template saved<TransposeSaved>().inverse);
+    Perm inverse(saved.size());
+    std::copy(saved.cbegin(), saved.cend(), inverse.begin());
     t.accumulate(r.inputs[0], xt::transpose(r.grad, inverse));
   });
   if (r.requires_grad) {
-    r.index.resize({rank});
-    for (std::size_t k = 0; k < rank; ++k) r.index(perm[k]) = static_cast<std::int64_t>(k);
+    const TransposeSaved& saved = r.save(TransposeSaved{r.template claim<IndexTensor>()});
+    IndexTensor& inverse = r.buffer(saved.inverse);
+    inverse.resize({rank});
+    for (std::size_t k = 0; k < rank; ++k) inverse(perm[k]) = static_cast<std::int64_t>(k);
   }
   xt::noalias(r.value) = xt::transpose(X, perm);  // resizes in place: a reused buffer stays
   return t.commit(r);

@@ -1,7 +1,7 @@
 #pragma once
 // Adam (L2 weight decay folded into the gradient) and AdamW (decoupled weight
 // decay), following torch.optim.Adam / AdamW's documented algorithms exactly.
-#include "optim/optimizer.hpp"
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad {
 

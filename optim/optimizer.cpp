@@ -1,4 +1,4 @@
-#include "optim/optimizer.hpp"
+#include <tapegrad/optim/optimizer.hpp>
 
 #include <algorithm>
 #include <cmath>

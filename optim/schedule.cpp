@@ -1,8 +1,8 @@
-#include "optim/schedule.hpp"
+#include <tapegrad/optim/schedule.hpp>
 
 #include <cmath>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad {
 

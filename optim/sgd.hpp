@@ -1,7 +1,7 @@
 #pragma once
 // Stochastic gradient descent with momentum, Nesterov momentum and L2 weight
 // decay, following torch.optim.SGD's documented algorithm exactly.
-#include "optim/optimizer.hpp"
+#include <tapegrad/optim/optimizer.hpp>
 
 namespace tapegrad {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 #include "support/cli.hpp"
 #include "support/json.hpp"
 #include "support/progress.hpp"

@@ -10,10 +10,10 @@
 #include <random>
 #include <stdexcept>
 
-#include "io/checkpoint.hpp"
-#include "io/idx.hpp"
-#include "io/plot.hpp"
-#include "io/png.hpp"
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/idx.hpp>
+#include <tapegrad/io/plot.hpp>
+#include <tapegrad/io/png.hpp>
 
 namespace examples {
 

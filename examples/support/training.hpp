@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "core/tapegrad.hpp"
-#include "optim/optimizer.hpp"
-#include "optim/schedule.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/optim/schedule.hpp>
 #include "support/cli.hpp"
 #include "support/json.hpp"
 

@@ -1,4 +1,4 @@
-#include "core/broadcast.hpp"
+#include <tapegrad/core/broadcast.hpp>
 
 #include <gmock/gmock.h>
 

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <limits>
 
-#include "core/compare.hpp"
+#include <tapegrad/core/compare.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad {

@@ -1,11 +1,11 @@
-#include "core/gradcheck.hpp"
+#include <tapegrad/core/gradcheck.hpp>
 
 #include <cmath>
 #include <limits>
 
 #include <gmock/gmock.h>
 
-#include "ops/elementwise.hpp"
+#include <tapegrad/ops/elementwise.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad {
@@ -31,9 +31,9 @@ Var<double> bad_square(const Var<double>& x) {
 Var<double> off_at_two(const Var<double>& x) {
   Tape<double>& t = x.tape();
   Record<double>& r = t.push("off_at_two", {x}, [](Tape<double>& t, Record<double>& r) {
-    r.aux = r.grad;
-    r.aux.data()[2] += 0.5;
-    t.accumulate(r.inputs[0], r.aux);
+    r.scratch = r.grad;
+    r.scratch.data()[2] += 0.5;
+    t.accumulate(r.inputs[0], r.scratch);
   });
   r.value = t.value(x);
   return t.commit(r);

@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <new>
 
-#include "core/tapegrad.hpp"
-#include "io/batches.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/tapegrad.hpp>
+#include <tapegrad/io/batches.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
 #include "support/support.hpp"
 
 #include "support/alloc_counter.hpp"

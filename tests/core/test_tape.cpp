@@ -1,10 +1,10 @@
-#include "core/tape.hpp"
+#include <tapegrad/core/tape.hpp>
 
 #include <cmath>
 
 #include <gmock/gmock.h>
 
-#include "ops/elementwise.hpp"
+#include <tapegrad/ops/elementwise.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad {
@@ -124,7 +124,7 @@ TEST(Tape, StepsWithClearMatchFreshTapesAndReuseBuffers) {
     EXPECT_STREQ(reused.record(4).op, "add");
     value_ptrs.push_back(reused.record(2).value.data());
     grad_ptrs.push_back(reused.record(2).grad.data());
-    aux_ptrs.push_back(reused.record(4).aux.data());  // the add's scratch for b's unbroadcast
+    aux_ptrs.push_back(reused.record(4).scratch.data());  // the add's scratch for b's unbroadcast
   }
   // same shapes every step: the records' buffers are reused, not reallocated
   EXPECT_EQ(value_ptrs[0], value_ptrs[1]);

@@ -4,8 +4,8 @@
 
 #include <gmock/gmock.h>
 
-#include "core/tape.hpp"
-#include "ops/elementwise.hpp"
+#include <tapegrad/core/tape.hpp>
+#include <tapegrad/ops/elementwise.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad {

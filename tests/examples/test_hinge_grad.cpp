@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "io/npy.hpp"
+#include <tapegrad/io/npy.hpp>
 #include "support/process.hpp"
 #include "support/support.hpp"
 

@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "io/checkpoint.hpp"
+#include <tapegrad/io/checkpoint.hpp>
 #include "support/process.hpp"
 #include "support/support.hpp"
 

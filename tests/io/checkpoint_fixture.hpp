@@ -12,9 +12,9 @@
 
 #include <gtest/gtest.h>
 
-#include "io/checkpoint.hpp"
-#include "io/zip.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/zip.hpp>
+#include <tapegrad/optim/sgd.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad::checkpoint_test {

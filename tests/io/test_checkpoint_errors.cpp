@@ -8,11 +8,11 @@
 
 #include <gmock/gmock.h>
 
-#include "io/checkpoint.hpp"
-#include "io/checkpoint_fixture.hpp"
-#include "io/zip.hpp"
-#include "optim/adam.hpp"
-#include "optim/sgd.hpp"
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/checkpoint_fixture.hpp>
+#include <tapegrad/io/zip.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/sgd.hpp>
 
 namespace tapegrad {
 namespace {

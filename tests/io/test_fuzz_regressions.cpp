@@ -11,10 +11,10 @@
 
 #include <gmock/gmock.h>
 
-#include "io/checkpoint.hpp"
-#include "io/idx.hpp"
-#include "io/npy.hpp"
-#include "optim/adam.hpp"
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/idx.hpp>
+#include <tapegrad/io/npy.hpp>
+#include <tapegrad/optim/adam.hpp>
 #include "support/support.hpp"
 
 // This executable counts the largest single allocation, so a reader that

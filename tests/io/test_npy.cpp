@@ -1,4 +1,4 @@
-#include "io/npy.hpp"
+#include <tapegrad/io/npy.hpp>
 
 #include <unistd.h>
 

@@ -1,6 +1,6 @@
 // The .npy header dict grammar and its encoder (io/npy_header.cpp), tested on
 // the header text itself; tests/io/test_npy.cpp covers whole files.
-#include "io/npy_header.hpp"
+#include <tapegrad/io/npy_header.hpp>
 
 #include <string>
 

@@ -2,7 +2,7 @@
 // an independent walker (as Python's zipfile reads them); round trips; every
 // truncation and every single-byte change rejected; the strict .npy entry
 // codec with its errors; and the file: atomic replacement that survives SIGKILL.
-#include "io/zip.hpp"
+#include <tapegrad/io/zip.hpp>
 
 #include <signal.h>
 #include <sys/wait.h>

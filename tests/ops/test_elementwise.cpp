@@ -1,4 +1,4 @@
-#include "ops/elementwise.hpp"
+#include <tapegrad/ops/elementwise.hpp>
 
 #include <cmath>
 #include <functional>
@@ -6,7 +6,7 @@
 
 #include <gmock/gmock.h>
 
-#include "core/broadcast.hpp"
+#include <tapegrad/core/broadcast.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad {

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/tapegrad.hpp"
+#include <tapegrad/tapegrad.hpp>
 
 namespace tapegrad::testing {
 

@@ -1,0 +1,26 @@
+#pragma once
+// Everything public in one include: the tape and its checks (core), the ops, the
+// losses, the optimizers and the file formats (io). It lives above every layer,
+// so no layer includes it: core → ops → losses → nn → optim → io, never upwards.
+#include <tapegrad/core/compare.hpp>
+#include <tapegrad/core/error.hpp>
+#include <tapegrad/core/gradcheck.hpp>
+#include <tapegrad/core/tape.hpp>
+#include <tapegrad/core/tensor.hpp>
+#include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/indexing.hpp>
+#include <tapegrad/ops/linalg.hpp>
+#include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/shape.hpp>
+#include <tapegrad/losses/hinge.hpp>
+#include <tapegrad/losses/softmax_cross_entropy.hpp>
+#include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/optimizer.hpp>
+#include <tapegrad/optim/schedule.hpp>
+#include <tapegrad/optim/sgd.hpp>
+#include <tapegrad/io/batches.hpp>
+#include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/idx.hpp>
+#include <tapegrad/io/npy.hpp>
+#include <tapegrad/io/plot.hpp>
