@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xnoalias.hpp>
@@ -65,6 +66,7 @@ Record<T>& Tape<T>::new_record(const char* op) {
   r.op = op;
   r.id = static_cast<std::uint32_t>(size_);
   r.n_inputs = 0;
+  r.inputs.resize(0);
   r.backward = nullptr;
   r.param = nullptr;
   r.borrowed = nullptr;
@@ -111,14 +113,21 @@ Var<T> Tape<T>::borrow(const Tensor<T>& t) {
 
 template <class T>
 Record<T>& Tape<T>::push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward) {
-  if (inputs.size() > 3) fail(op, ": at most 3 inputs per record, got ", inputs.size());
+  return push(op, inputs.begin(), inputs.size(), backward);
+}
+
+template <class T>
+Record<T>& Tape<T>::push(const char* op, const Var<T>* inputs, std::size_t count, BackwardFn backward) {
+  if (count > std::numeric_limits<std::uint32_t>::max()) fail(op, ": ", count, " inputs are too many for one record");
   bool any = false;
-  for (const Var<T>& v : inputs) {
-    check(v, op);
-    any = any || records_[v.id_].requires_grad;
+  for (std::size_t k = 0; k < count; ++k) {
+    check(inputs[k], op);
+    any = any || records_[inputs[k].id_].requires_grad;
   }
   Record<T>& r = new_record(op);
-  for (const Var<T>& v : inputs) r.inputs[r.n_inputs++] = v.id_;
+  r.inputs.resize(count);  // keeps its capacity: no allocation once warm
+  for (std::size_t k = 0; k < count; ++k) r.inputs[k] = inputs[k].id_;
+  r.n_inputs = static_cast<std::uint32_t>(count);
   r.requires_grad = grad_enabled_ && any;
   r.backward = r.requires_grad ? backward : nullptr;
   return r;

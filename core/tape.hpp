@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <xtensor/xnoalias.hpp>
+#include <xtensor/xstorage.hpp>
 
 #include <tapegrad/core/error.hpp>
 #include <tapegrad/core/tensor.hpp>
@@ -105,8 +106,9 @@ struct Record {
   // Backward's temporary (a gradient before it is summed over broadcast axes, a
   // tie count): written before it is read within one backward, never state.
   Tensor<T> scratch;
-  std::array<std::uint32_t, 3> inputs{};
-  std::uint8_t n_inputs = 0;
+  // Input ids: up to four inline, more (concat) on the heap, kept across clear().
+  xt::svector<std::uint32_t, 4> inputs;
+  std::uint32_t n_inputs = 0;
   BackwardFn backward = nullptr;
   Parameter<T>* param = nullptr;  // set for watched leaves
   const Tensor<T>* borrowed = nullptr;  // set for borrowed constants (Tape::borrow)
@@ -247,10 +249,12 @@ class Tape {
   // ---- for op authors -------------------------------------------------------
   // Appends a record for `op` with these inputs (all checked to belong to this
   // tape and generation); the caller fills record.value, then calls commit().
+  // The span form serves ops with any number of inputs (concat).
   // Validate shapes and arguments before push: a throw between push and commit
   // leaves an orphan record on the tape (harmless, nothing refers to it, but it
   // counts in size()).
   Record<T>& push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward);
+  Record<T>& push(const char* op, const Var<T>* inputs, std::size_t count, BackwardFn backward);
   Var<T> commit(Record<T>& r);
   // Undoes push() of the last record, for an op whose single forward pass finds
   // bad input only after push (it then throws): no orphan record is left.

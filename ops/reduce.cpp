@@ -3,16 +3,14 @@
 #include <algorithm>
 #include <type_traits>
 
+#include <tapegrad/ops/layout.hpp>
+
 namespace tapegrad {
 
 namespace {
 
-// Every reduction is seen as outer × len × inner over contiguous row-major
-// data: element (o, a, i) sits at (o·len + a)·inner + i and reduces into output
-// element o·inner + i. A reduction over all elements is 1 × size × 1.
-struct Layout {
-  std::size_t outer = 1, len = 1, inner = 1;
-};
+// Every reduction sees its input as outer × len × inner (ops/layout.hpp).
+using Layout = detail::AxisLayout;
 
 template <class T>
 using ShapeOf = typename Tensor<T>::shape_type;
@@ -26,22 +24,9 @@ Layout all_layout(const Tensor<T>& x, ShapeOf<T>& out_shape) {
 template <class T>
 Layout axis_layout(const char* op, const Tensor<T>& x, std::ptrdiff_t axis, bool keepdims,
                    ShapeOf<T>& out_shape) {
-  const auto& s = x.shape();
-  const auto rank = static_cast<std::ptrdiff_t>(s.size());
-  if (axis < -rank || axis >= rank) fail(op, ": axis ", axis, " is out of range for shape ", shape_str(s));
-  const std::size_t ax = static_cast<std::size_t>(axis < 0 ? axis + rank : axis);
-  Layout l;
-  for (std::size_t k = 0; k < ax; ++k) l.outer *= s[k];
-  l.len = s[ax];
-  for (std::size_t k = ax + 1; k < s.size(); ++k) l.inner *= s[k];
-  out_shape.resize(0);
-  for (std::size_t k = 0; k < s.size(); ++k) {
-    if (k != ax)
-      out_shape.push_back(s[k]);
-    else if (keepdims)
-      out_shape.push_back(1);
-  }
-  return l;
+  const std::size_t ax = detail::normalise_axis(op, axis, x.shape());
+  detail::reduced_shape(out_shape, x.shape(), ax, keepdims);
+  return detail::axis_layout(x.shape(), ax);
 }
 
 // What a reduction's backward needs: the layout, and for sum/mean the factor
@@ -94,11 +79,11 @@ T pairwise_sum(const T* p, std::size_t n) {
   return pairwise_sum(p, half) + pairwise_sum(p + half, n - half);
 }
 
-// max that propagates NaN (as NumPy's max does): once m is NaN it stays NaN.
-// Bitwise | (not ||) keeps it branch-free, so loops over it vectorise.
-template <class T>
+// max (Max) or min that propagates NaN (as NumPy's max does): once m is NaN it
+// stays NaN. Bitwise | (not ||) keeps it branch-free, so loops over it vectorise.
+template <bool Max = true, class T>
 inline T max2(T m, T v) {
-  return ((v > m) | (v != v)) ? v : m;
+  return (((Max ? v > m : v < m)) | (v != v)) ? v : m;
 }
 
 // Whether x is its slice's maximum m; with a NaN maximum the NaNs are the maxima.
@@ -109,7 +94,7 @@ inline bool is_max(T x, T m) {
 
 // max of p[0..n), n >= 1. 32 independent lanes break the dependency chain and
 // let the compiler vectorise (measured: 8 or 16 lanes run 3-4x slower).
-template <class T>
+template <bool Max, class T>
 T max_run(const T* p, std::size_t n) {
   constexpr std::size_t kLanes = 32;
   T m = p[0];
@@ -118,11 +103,11 @@ T max_run(const T* p, std::size_t n) {
     T acc[kLanes];
     for (std::size_t j = 0; j < kLanes; ++j) acc[j] = p[j];
     for (k = kLanes; k + kLanes <= n; k += kLanes)
-      for (std::size_t j = 0; j < kLanes; ++j) acc[j] = max2(acc[j], p[k + j]);
+      for (std::size_t j = 0; j < kLanes; ++j) acc[j] = max2<Max>(acc[j], p[k + j]);
     m = acc[0];
-    for (std::size_t j = 1; j < kLanes; ++j) m = max2(m, acc[j]);
+    for (std::size_t j = 1; j < kLanes; ++j) m = max2<Max>(m, acc[j]);
   }
-  for (; k < n; ++k) m = max2(m, p[k]);
+  for (; k < n; ++k) m = max2<Max>(m, p[k]);
   return m;
 }
 
@@ -181,7 +166,8 @@ Var<T> reduce_sum(const char* op, const Var<T>& x, const Layout& l, const ShapeO
   return t.commit(r);
 }
 
-template <class T>
+// max (Max) or min; the backward is the same for both: g to the extremes.
+template <bool Max, class T>
 Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeOf<T>& out_shape) {
   Tape<T>& t = x.tape();
   const Tensor<T>& xv = t.value(x);
@@ -238,7 +224,7 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
   r.value.resize(out_shape);
   T* out = r.value.data();
   if (l.inner == 1) {
-    for (std::size_t o = 0; o < l.outer; ++o) out[o] = max_run(p + o * l.len, l.len);
+    for (std::size_t o = 0; o < l.outer; ++o) out[o] = max_run<Max>(p + o * l.len, l.len);
   } else {
     for (std::size_t o = 0; o < l.outer; ++o) {
       T* dst = out + o * l.inner;
@@ -246,7 +232,7 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
       std::copy(src, src + l.inner, dst);
       for (std::size_t a = 1; a < l.len; ++a) {
         src += l.inner;
-        for (std::size_t i = 0; i < l.inner; ++i) dst[i] = max2(dst[i], src[i]);
+        for (std::size_t i = 0; i < l.inner; ++i) dst[i] = max2<Max>(dst[i], src[i]);
       }
     }
   }
@@ -289,23 +275,44 @@ Var<T> mean(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
   return reduce_sum("mean", x, l, shape, static_cast<T>(l.len));
 }
 
+template <bool Max, class T>
+Var<T> extreme(const char* op, const Var<T>& x) {
+  ShapeOf<T> shape;
+  const Tensor<T>& xv = x.tape(op).value(x);
+  const Layout l = all_layout(xv, shape);
+  if (l.len == 0) fail(op, ": the ", op, " of an empty tensor of shape ", shape_str(xv.shape()), " is undefined");
+  return reduce_max<Max>(op, x, l, shape);
+}
+
+template <bool Max, class T>
+Var<T> extreme(const char* op, const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
+  ShapeOf<T> shape;
+  const Tensor<T>& xv = x.tape(op).value(x);
+  const Layout l = axis_layout(op, xv, axis, keepdims, shape);
+  if (l.len == 0)
+    fail(op, ": axis ", axis, " of shape ", shape_str(xv.shape()), " is empty; the ", op,
+         " of zero elements is undefined");
+  return reduce_max<Max>(op, x, l, shape);
+}
+
 template <class T>
 Var<T> max(const Var<T>& x) {
-  ShapeOf<T> shape;
-  const Tensor<T>& xv = x.tape().value(x);
-  const Layout l = all_layout(xv, shape);
-  if (l.len == 0) fail("max: the max of an empty tensor of shape ", shape_str(xv.shape()), " is undefined");
-  return reduce_max("max", x, l, shape);
+  return extreme<true>("max", x);
 }
 
 template <class T>
 Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
-  ShapeOf<T> shape;
-  const Tensor<T>& xv = x.tape().value(x);
-  const Layout l = axis_layout("max", xv, axis, keepdims, shape);
-  if (l.len == 0)
-    fail("max: axis ", axis, " of shape ", shape_str(xv.shape()), " is empty; the max of zero elements is undefined");
-  return reduce_max("max", x, l, shape);
+  return extreme<true>("max", x, axis, keepdims);
+}
+
+template <class T>
+Var<T> min(const Var<T>& x) {
+  return extreme<false>("min", x);
+}
+
+template <class T>
+Var<T> min(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
+  return extreme<false>("min", x, axis, keepdims);
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                  \
@@ -314,7 +321,9 @@ Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
   template Var<T> mean(const Var<T>&);                           \
   template Var<T> mean(const Var<T>&, std::ptrdiff_t, bool);     \
   template Var<T> max(const Var<T>&);                            \
-  template Var<T> max(const Var<T>&, std::ptrdiff_t, bool);
+  template Var<T> max(const Var<T>&, std::ptrdiff_t, bool);      \
+  template Var<T> min(const Var<T>&);                            \
+  template Var<T> min(const Var<T>&, std::ptrdiff_t, bool);
 TAPEGRAD_INSTANTIATE(float)
 TAPEGRAD_INSTANTIATE(double)
 #undef TAPEGRAD_INSTANTIATE

@@ -17,5 +17,13 @@ template <class T> Var<T> mean(const Var<T>& x, std::ptrdiff_t axis, bool keepdi
 // the gradient (split evenly among the slice's NaNs, as among tied maxima).
 template <class T> Var<T> max(const Var<T>& x);
 template <class T> Var<T> max(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
+// The same rules for the minimum: ties split evenly, NaN propagates, empty is an Error.
+template <class T> Var<T> min(const Var<T>& x);
+template <class T> Var<T> min(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
+
+// log Σ exp(x) over one axis, computed as m + log Σ exp(x − m) with m the slice's
+// maximum, so it is finite for scores of ±1e4 (in float); d/dx = softmax(x). A
+// slice of all −∞ gives −∞ (and no NaN), an empty slice −∞ (as PyTorch).
+template <class T> Var<T> logsumexp(const Var<T>& x, std::ptrdiff_t axis, bool keepdims = false);
 
 }  // namespace tapegrad

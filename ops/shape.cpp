@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <xtensor/xbroadcast.hpp>
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xstorage.hpp>
@@ -60,14 +61,15 @@ struct TransposeSaved {
 
 }  // namespace
 
+namespace {
+
+// The same elements in the same row-major order under a new shape of equal size:
+// reshape, flatten, squeeze and unsqueeze, each recorded under its own name.
+// dX = g read in X's shape
 template <class T>
-Var<T> reshape(const Var<T>& x, const std::vector<std::ptrdiff_t>& shape) {
-  Tape<T>& t = x.tape();
-  t.check(x, "reshape");
+Var<T> relabel(const char* op, Tape<T>& t, const Var<T>& x, const Shape& out) {
   const Tensor<T>& X = t.value_of(x.id());
-  const Shape out = resolve_shape(X.shape(), X.size(), shape);
-  // dX = reshape(g, shape of X): the same elements in the same row-major order
-  Record<T>& r = t.push("reshape", {x}, [](Tape<T>& t, Record<T>& r) {
+  Record<T>& r = t.push(op, {x}, [](Tape<T>& t, Record<T>& r) {
     bool fresh = false;
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
@@ -83,9 +85,98 @@ Var<T> reshape(const Var<T>& x, const std::vector<std::ptrdiff_t>& shape) {
 }
 
 template <class T>
+Tape<T>& shape_tape(const char* op, const Var<T>& x) {
+  Tape<T>& t = x.tape(op);
+  t.check(x, op);
+  return t;
+}
+
+// An axis in [-rank, rank) (or [-rank - 1, rank] for unsqueeze, `extra` = 1).
+std::size_t axis_of(const char* op, std::ptrdiff_t axis, std::size_t rank, std::size_t extra, const Shape& shape) {
+  const auto n = static_cast<std::ptrdiff_t>(rank + extra);
+  if (axis < -n || axis >= n)
+    fail(op, ": axis ", axis, " is out of range [", -n, ", ", n - 1, "] for shape ", shape_str(shape));
+  return static_cast<std::size_t>(axis < 0 ? axis + n : axis);
+}
+
+}  // namespace
+
+template <class T>
+Var<T> reshape(const Var<T>& x, const std::vector<std::ptrdiff_t>& shape) {
+  Tape<T>& t = shape_tape("reshape", x);
+  const Tensor<T>& X = t.value_of(x.id());
+  return relabel("reshape", t, x, resolve_shape(X.shape(), X.size(), shape));
+}
+
+template <class T>
+Var<T> flatten(const Var<T>& x, std::ptrdiff_t start_axis) {
+  Tape<T>& t = shape_tape("flatten", x);
+  const Shape in = to_shape(t.value_of(x.id()).shape());
+  if (in.empty()) {  // a scalar flattens to one element (as torch.flatten)
+    if (start_axis != 0 && start_axis != -1) fail("flatten: axis ", start_axis, " is out of range for shape ()");
+    return relabel("flatten", t, x, Shape{1});
+  }
+  const std::size_t ax = axis_of("flatten", start_axis, in.size(), 0, in);
+  Shape out(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(ax));
+  std::size_t tail = 1;
+  for (std::size_t k = ax; k < in.size(); ++k) tail *= in[k];
+  out.push_back(tail);
+  return relabel("flatten", t, x, out);
+}
+
+template <class T>
+Var<T> unsqueeze(const Var<T>& x, std::ptrdiff_t axis) {
+  Tape<T>& t = shape_tape("unsqueeze", x);
+  Shape out = to_shape(t.value_of(x.id()).shape());
+  const std::size_t ax = axis_of("unsqueeze", axis, out.size(), 1, out);
+  out.insert(out.begin() + static_cast<std::ptrdiff_t>(ax), 1);
+  return relabel("unsqueeze", t, x, out);
+}
+
+template <class T>
+Var<T> squeeze(const Var<T>& x) {
+  Tape<T>& t = shape_tape("squeeze", x);
+  Shape out;
+  for (std::size_t d : t.value_of(x.id()).shape())
+    if (d != 1) out.push_back(d);
+  return relabel("squeeze", t, x, out);
+}
+
+template <class T>
+Var<T> squeeze(const Var<T>& x, std::ptrdiff_t axis) {
+  Tape<T>& t = shape_tape("squeeze", x);
+  Shape out = to_shape(t.value_of(x.id()).shape());
+  const std::size_t ax = axis_of("squeeze", axis, out.size(), 0, out);
+  if (out[ax] != 1) fail("squeeze: axis ", axis, " of shape ", shape_str(out), " has extent ", out[ax], ", not 1");
+  out.erase(out.begin() + static_cast<std::ptrdiff_t>(ax));
+  return relabel("squeeze", t, x, out);
+}
+
+template <class T>
+Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
+  static constexpr const char* kOp = "broadcast_to";
+  Tape<T>& t = shape_tape(kOp, x);
+  const Tensor<T>& X = t.value_of(x.id());
+  const Shape in = to_shape(X.shape());
+  // NumPy's rule, one way only: each of x's extents equals the target's or is 1
+  bool ok = in.size() <= shape.size();
+  for (std::size_t k = 1; ok && k <= in.size(); ++k) {
+    const std::size_t d = in[in.size() - k], s = shape[shape.size() - k];
+    ok = d == s || d == 1;
+  }
+  if (!ok) fail(kOp, ": cannot broadcast ", shape_str(in), " to ", shape_str(shape));
+  // dX = g summed over the broadcast axes (the tape's one unbroadcast)
+  Record<T>& r = t.push(kOp, {x}, [](Tape<T>& t, Record<T>& r) {
+    t.accumulate_unbroadcast(r.inputs[0], r.grad);
+  });
+  r.value.resize(shape);
+  xt::noalias(r.value) = xt::broadcast(X, shape);
+  return t.commit(r);
+}
+
+template <class T>
 Var<T> transpose(const Var<T>& x, const std::vector<std::size_t>& perm) {
-  Tape<T>& t = x.tape();
-  t.check(x, "transpose");
+  Tape<T>& t = shape_tape("transpose", x);
   const Tensor<T>& X = t.value_of(x.id());
   const std::size_t rank = X.dimension();
   if (perm.size() != rank)
@@ -116,8 +207,7 @@ Var<T> transpose(const Var<T>& x, const std::vector<std::size_t>& perm) {
 
 template <class T>
 Var<T> transpose(const Var<T>& x) {
-  Tape<T>& t = x.tape();
-  t.check(x, "transpose");
+  Tape<T>& t = shape_tape("transpose", x);
   const std::size_t rank = t.value_of(x.id()).dimension();
   std::vector<std::size_t> perm(rank);
   for (std::size_t k = 0; k < rank; ++k) perm[k] = rank - 1 - k;
@@ -126,6 +216,11 @@ Var<T> transpose(const Var<T>& x) {
 
 #define TAPEGRAD_INSTANTIATE(T)                                                    \
   template Var<T> reshape(const Var<T>&, const std::vector<std::ptrdiff_t>&);      \
+  template Var<T> flatten(const Var<T>&, std::ptrdiff_t);                          \
+  template Var<T> unsqueeze(const Var<T>&, std::ptrdiff_t);                        \
+  template Var<T> squeeze(const Var<T>&);                                          \
+  template Var<T> squeeze(const Var<T>&, std::ptrdiff_t);                          \
+  template Var<T> broadcast_to(const Var<T>&, const Shape&);                       \
   template Var<T> transpose(const Var<T>&);                                        \
   template Var<T> transpose(const Var<T>&, const std::vector<std::size_t>&);
 TAPEGRAD_INSTANTIATE(float)

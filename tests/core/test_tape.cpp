@@ -340,12 +340,22 @@ TEST(Tape, DefaultConstructedVarAccessorsNameVar) {
   EXPECT_EQ(error_of([&] { empty.tape(); }), "Var: used before being recorded on a tape (default-constructed)");
 }
 
-// An op author's misuse: a record holds at most 3 inputs.
-TEST(Tape, PushRejectsMoreThanThreeInputs) {
+// A record holds any number of inputs (four inline, more on the heap), each one
+// checked: here six, one of them stale.
+TEST(Tape, PushTakesManyInputsAndChecksEach) {
   Tape<double> t;
+  Var<double> stale = t.constant(Tensor<double>{0.0});
+  t.clear();
   Var<double> a = t.constant(Tensor<double>{1.0});
-  EXPECT_EQ(error_of([&] { t.push("concat4", {a, a, a, a}, nullptr); }), "concat4: at most 3 inputs per record, got 4");
-  EXPECT_EQ(t.size(), 1u);
+  const std::vector<Var<double>> six(6, a);
+  Record<double>& r = t.push("six", six.data(), six.size(), nullptr);
+  EXPECT_EQ(r.n_inputs, 6u);
+  EXPECT_EQ(r.inputs[5], a.id());
+  std::vector<Var<double>> bad = six;
+  bad[4] = stale;
+  EXPECT_EQ(error_of([&] { t.push("six", bad.data(), bad.size(), nullptr); }),
+            "six: stale Var #0 (recorded before tape.clear())");
+  EXPECT_EQ(t.size(), 2u);
 }
 
 TEST(Tape, UnpushTakesBackOnlyTheLastRecord) {

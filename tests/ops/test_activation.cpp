@@ -113,5 +113,96 @@ TEST(Relu, StaleVarIsAnError) {
   }
 }
 
+// ---- leaky_relu, tanh, sigmoid ----
+
+TEST(LeakyRelu, ForwardHandComputed) {
+  Tape<double> t;
+  Var<double> y = leaky_relu(t.constant(Tensor<double>{-2.0, -0.5, 0.0, 0.5, 3.0}), 0.1);
+  EXPECT_TRUE(all_close(y.value(), Tensor<double>{-0.2, -0.05, 0.0, 0.5, 3.0}, 0, 1e-15));
+  Tape<float> tf;
+  Var<float> yf = leaky_relu(tf.constant(Tensor<float>{{-4.0f, 2.5f}}));  // default slope 0.01
+  EXPECT_TRUE(all_close(yf.value(), Tensor<float>{{-0.04f, 2.5f}}, 0, 1e-7));
+}
+
+TEST(LeakyRelu, DerivativeAtZeroIsTheSlope) {
+  // leaky_relu'(0) = slope, the negative side's (PyTorch: x > 0 ? g : g·slope)
+  Parameter<double> x(Tensor<double>{-1.0, 0.0, 2.0, -0.0});
+  Tape<double> t;
+  t.backward(leaky_relu(t.watch(x), 0.25), Tensor<double>{4.0, 8.0, 16.0, 32.0});
+  EXPECT_TRUE(all_close(x.grad, Tensor<double>{1.0, 2.0, 16.0, 8.0}, 0, 0));
+}
+
+TEST(LeakyRelu, GradcheckOverShapesAndSkipsItsKink) {
+  std::uint64_t seed = 60;
+  for (const Shape& shape : std::vector<Shape>{{7}, {3, 4}, {2, 1, 4}, {1, 1}}) {
+    auto f = [s = seed](Tape<double>&, const std::vector<Var<double>>& v) {
+      return weighted_sum(leaky_relu(v[0], -0.3), s);  // a negative slope is allowed, as PyTorch
+    };
+    const Tensor<double> x = random_away_from_zero(shape, seed + 1);
+    const GradcheckReport rep = gradcheck(f, {x});
+    EXPECT_TRUE(rep.passed) << rep.summary();
+    EXPECT_EQ(rep.checked, x.size());
+    seed += 2;
+  }
+  Tensor<double> x = random_away_from_zero({2, 3}, 5);
+  x(1, 1) = 0.0;
+  auto f = [](Tape<double>&, const std::vector<Var<double>>& v) { return weighted_sum(leaky_relu(v[0], 0.2), 6); };
+  const GradcheckReport rep = gradcheck(f, {x});
+  EXPECT_TRUE(rep.passed) << rep.summary();
+  EXPECT_EQ(rep.skipped_kinks, 1u);
+}
+
+TEST(LeakyRelu, NonFiniteSlopeIsAnError) {
+  Tape<double> t;
+  Var<double> x = t.constant(Tensor<double>{1.0});
+  EXPECT_THAT(testing::error_of([&] { leaky_relu(x, std::numeric_limits<double>::infinity()); }),
+              HasSubstr("leaky_relu: slope must be finite, got inf"));
+}
+
+TEST(Tanh, ForwardAndGradientHandComputed) {
+  Parameter<double> x(Tensor<double>{-1.0, 0.0, 0.5});
+  Tape<double> t;
+  Var<double> y = tanh(t.watch(x));
+  EXPECT_TRUE(all_close(y.value(), Tensor<double>{std::tanh(-1.0), 0.0, std::tanh(0.5)}, 0, 0));
+  t.backward(y, Tensor<double>{1.0, 2.0, 3.0});
+  const double a = std::tanh(-1.0), b = std::tanh(0.5);
+  EXPECT_TRUE(all_close(x.grad, Tensor<double>{1 - a * a, 2.0, 3 * (1 - b * b)}, 0, 1e-15));
+}
+
+TEST(Sigmoid, ForwardHandComputedAndStableAtLargeMagnitudes) {
+  Tape<float> t;
+  Var<float> y = sigmoid(t.constant(Tensor<float>{-1e4f, -1.0f, 0.0f, 2.0f, 1e4f}));
+  const Tensor<float>& v = y.value();
+  EXPECT_EQ(v(0), 0.0f);  // exp(−1e4) underflows to 0: no Inf, no NaN
+  EXPECT_NEAR(v(1), 1.0 / (1.0 + std::exp(1.0)), 1e-7);
+  EXPECT_EQ(v(2), 0.5f);
+  EXPECT_NEAR(v(3), 1.0 / (1.0 + std::exp(-2.0)), 1e-7);
+  EXPECT_EQ(v(4), 1.0f);
+}
+
+TEST(TanhSigmoid, GradcheckOverShapes) {
+  std::uint64_t seed = 80;
+  for (const Shape& shape : std::vector<Shape>{{5}, {3, 4}, {2, 1, 3}, {1}}) {
+    auto f = [s = seed](Tape<double>&, const std::vector<Var<double>>& v) {
+      return weighted_sum(tanh(v[0] * 2.0), s) + weighted_sum(sigmoid(v[0] * 3.0), s + 1);
+    };
+    const Tensor<double> x = random_tensor(shape, seed + 2, -2.0, 2.0);
+    const GradcheckReport rep = gradcheck(f, {x});
+    EXPECT_TRUE(rep.passed) << rep.summary();
+    EXPECT_EQ(rep.checked, x.size());
+    seed += 3;
+  }
+}
+
+TEST(Activations, ZeroLengthInputsGiveEmptyValuesAndGradients) {
+  Parameter<double> x(Tensor<double>(xt::zeros<double>({0, 3})));
+  Tape<double> t;
+  Var<double> xv = t.watch(x);
+  Var<double> y = sigmoid(tanh(leaky_relu(xv, 0.5)));
+  EXPECT_EQ(y.value().shape(), (std::vector<std::size_t>{0, 3}));
+  t.backward(sum(y) + 1.0);
+  EXPECT_EQ(x.grad.shape(), (std::vector<std::size_t>{0, 3}));
+}
+
 }  // namespace
 }  // namespace tapegrad

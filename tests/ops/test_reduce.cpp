@@ -19,6 +19,7 @@ using testing::gradcheck_passes;
 using testing::kNoError;
 using testing::nested;
 using testing::random_tensor;
+using testing::shaped;
 
 ::testing::AssertionResult contains(const std::string& s, const std::string& part) {
   if (s.find(part) != std::string::npos) return ::testing::AssertionSuccess();
@@ -333,6 +334,25 @@ TEST(ReduceErrors, StaleVar) {
   Var<double> x = t.constant(k23);
   t.clear();
   EXPECT_TRUE(contains(error_of([&] { sum(x, 0); }), "stale"));
+}
+
+TEST(Reduce, MinForwardTiesAndNaN) {
+  Parameter<double> p(shaped({2, 3}, {3, 1, 1, -2, 5, 4}));
+  Tape<double> t;
+  Var<double> m = min(t.watch(p), 1);
+  EXPECT_EQ(m.value(), (Tensor<double>{1.0, -2.0}));
+  EXPECT_EQ(min(t.watch(p)).value()(), -2.0);
+  t.backward(m, Tensor<double>{6.0, 4.0});
+  EXPECT_EQ(p.grad, shaped({2, 3}, {0, 3, 3, 4, 0, 0}));  // the tie splits 6 evenly
+  Tape<double> u;
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(min(u.constant(Tensor<double>{1.0, nan, -1.0})).value()()));
+  EXPECT_EQ(error_of([&] { min(u.constant(Tensor<double>(xt::zeros<double>({0})))); }),
+            "min: the min of an empty tensor of shape (0) is undefined");
+  auto f = [](Tape<double>&, const std::vector<Var<double>>& v) { return min(v[0], 0, true); };
+  GradcheckOptions o;
+  o.contract_output = true;
+  EXPECT_TRUE(gradcheck_passes(f, {random_tensor({3, 4}, 77)}, o));
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ using testing::error_of;
 using testing::gradcheck_passes;
 using testing::iota;
 using testing::random_tensor;
+using testing::shaped;
 using testing::weighted_sum;
 
 TEST(Reshape, KeepsRowMajorOrder) {
@@ -157,6 +158,59 @@ TEST(Transpose, ErrorsNamePermutationAndShape) {
   EXPECT_EQ(error_of([&] { transpose(x, {0, 1, 3}); }),
             "transpose: (0, 1, 3) is not a permutation of the axes of (2, 3, 4)");
   EXPECT_EQ(t.size(), 1u);
+}
+
+// ---- flatten, unsqueeze, squeeze, broadcast_to ----
+
+TEST(ShapeViews, FlattenUnsqueezeSqueezeShapes) {
+  Tape<double> t;
+  Var<double> x = t.constant(testing::iota({2, 1, 3, 1}));
+  EXPECT_EQ(flatten(x).value().shape(), (std::vector<std::size_t>{6}));
+  EXPECT_EQ(flatten(x, 1).value().shape(), (std::vector<std::size_t>{2, 3}));
+  EXPECT_EQ(flatten(x, -1).value().shape(), (std::vector<std::size_t>{2, 1, 3, 1}));
+  EXPECT_EQ(flatten(t.constant(Tensor<double>(4.0))).value(), (Tensor<double>{4.0}));  // a scalar gives (1)
+  EXPECT_EQ(unsqueeze(x, 0).value().shape(), (std::vector<std::size_t>{1, 2, 1, 3, 1}));
+  EXPECT_EQ(unsqueeze(x, -1).value().shape(), (std::vector<std::size_t>{2, 1, 3, 1, 1}));
+  EXPECT_EQ(unsqueeze(x, 4).value().shape(), (std::vector<std::size_t>{2, 1, 3, 1, 1}));
+  EXPECT_EQ(squeeze(x).value().shape(), (std::vector<std::size_t>{2, 3}));
+  EXPECT_EQ(squeeze(x, -1).value().shape(), (std::vector<std::size_t>{2, 1, 3}));
+  EXPECT_EQ(squeeze(x, 1).value().shape(), (std::vector<std::size_t>{2, 3, 1}));
+  EXPECT_TRUE(std::equal(flatten(x).value().begin(), flatten(x).value().end(), x.value().begin()));
+  EXPECT_STREQ(t.record(squeeze(x).id()).op, "squeeze");
+}
+
+TEST(ShapeViews, BroadcastToValuesAndGradient) {
+  Parameter<double> p(shaped({2, 1}, {1, 2}));
+  Tape<double> t;
+  Var<double> y = broadcast_to(t.watch(p), Shape{3, 2, 4});
+  EXPECT_EQ(y.value().shape(), (std::vector<std::size_t>{3, 2, 4}));
+  EXPECT_EQ(y.value()(2, 1, 3), 2.0);
+  EXPECT_EQ(y.value()(0, 0, 0), 1.0);
+  t.backward(y, testing::iota({3, 2, 4}));
+  // column sums of iota over the 3 leading blocks and 4 columns
+  EXPECT_EQ(p.grad, shaped({2, 1}, {0 + 1 + 2 + 3 + 8 + 9 + 10 + 11 + 16 + 17 + 18 + 19,
+                                    4 + 5 + 6 + 7 + 12 + 13 + 14 + 15 + 20 + 21 + 22 + 23}));
+}
+
+TEST(ShapeViews, Gradcheck) {
+  GradcheckOptions o;
+  o.contract_output = true;
+  auto f = [](Tape<double>&, const std::vector<Var<double>>& v) {
+    return broadcast_to(squeeze(unsqueeze(flatten(v[0], 1), 0), 0), Shape{2, 2, 6}) * 1.5;
+  };
+  const GradcheckReport rep = gradcheck(f, {testing::random_tensor({2, 3, 2}, 4)}, o);
+  EXPECT_TRUE(rep.passed) << rep.summary();
+  EXPECT_EQ(rep.checked, 12u);
+}
+
+TEST(ShapeViews, ErrorsNameTheOpAndShape) {
+  Tape<double> t;
+  Var<double> x = t.constant(Tensor<double>(xt::zeros<double>({2, 3})));
+  EXPECT_EQ(testing::error_of([&] { squeeze(x, 0); }), "squeeze: axis 0 of shape (2, 3) has extent 2, not 1");
+  EXPECT_EQ(testing::error_of([&] { unsqueeze(x, 3); }), "unsqueeze: axis 3 is out of range [-3, 2] for shape (2, 3)");
+  EXPECT_EQ(testing::error_of([&] { flatten(x, 2); }), "flatten: axis 2 is out of range [-2, 1] for shape (2, 3)");
+  EXPECT_EQ(testing::error_of([&] { broadcast_to(x, Shape{3, 3}); }), "broadcast_to: cannot broadcast (2, 3) to (3, 3)");
+  EXPECT_EQ(testing::error_of([&] { broadcast_to(x, Shape{3}); }), "broadcast_to: cannot broadcast (2, 3) to (3)");
 }
 
 }  // namespace
