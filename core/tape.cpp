@@ -158,6 +158,13 @@ const Record<T>& Tape<T>::record(std::uint32_t id) const {
 }
 
 template <class T>
+void Tape<T>::fail_no_parameter(std::uint32_t id) const {
+  fail("backward: the output (record #", id, ", ", records_[id].op,
+       ") depends on no watched parameter (only constants, or recorded under NoGrad): no gradient would reach "
+       "anything");
+}
+
+template <class T>
 void Tape<T>::fail_grad_shape(std::uint32_t id, const Shape& got) const {
   const Record<T>& r = records_[id];
   fail("accumulate: gradient of shape ", shape_str(got), " for record #", id, " (", r.op,
@@ -223,9 +230,9 @@ void Tape<T>::backward(const Var<T>& loss) {
     fail("backward: loss must be a scalar (one element), got shape ", shape_str(v.shape()),
          "; pass a seed of that shape for a non-scalar output");
   start_sweep(loss);
+  if (!records_[loss.id_].requires_grad) fail_no_parameter(loss.id_);
   bool fresh = false;
   Tensor<T>* g = grad_buffer(loss.id_, fresh);
-  if (!g) return;  // nothing watched reaches the loss
   if (fresh)
     g->fill(T(1));
   else
@@ -241,7 +248,7 @@ void Tape<T>::backward(const Var<T>& loss, const Tensor<T>& seed) {
     fail("backward: seed shape ", shape_str(seed.shape()), " differs from output shape ",
          shape_str(v.shape()));
   start_sweep(loss);
-  if (!records_[loss.id_].requires_grad) return;
+  if (!records_[loss.id_].requires_grad) fail_no_parameter(loss.id_);
   accumulate(loss.id_, seed);
   sweep(loss.id_);
 }

@@ -207,6 +207,9 @@ class Tape {
   // end) and must not change while they are in use. Its value is read through
   // value()/value_of(), not record(id).value (which holds no copy).
   Var<T> borrow(const Tensor<T>& t);
+  // A temporary would be destroyed before the records that read it: refused at
+  // compile time (tests/core/test_tape_saved.cpp checks it does not compile).
+  Var<T> borrow(const Tensor<T>&& t) = delete;
 
   const Tensor<T>& value(const Var<T>& v) const;
   // dloss/dv from the last backward(); an Error if no gradient reached v. For
@@ -220,7 +223,9 @@ class Tape {
   // the previous sweep are forgotten, so tape.grad of an intermediate reflects
   // the last sweep only) and adds into the parameters' grads again, as PyTorch
   // does with retain_graph=True. Records the loss does not depend on, or that
-  // depend on no watched parameter, are skipped: their backward never runs.
+  // depend on no watched parameter, are skipped: their backward never runs. A loss
+  // that depends on no watched parameter at all is an Error (a silent no-op would
+  // hide a model that trains nothing).
   void backward(const Var<T>& loss);
   void backward(const Var<T>& loss, const Tensor<T>& seed);
 
@@ -300,6 +305,7 @@ class Tape {
 
   Record<T>& new_record(const char* op);
   [[noreturn]] void fail_grad_shape(std::uint32_t id, const Shape& got) const;
+  [[noreturn]] void fail_no_parameter(std::uint32_t id) const;
   void check_anomaly_forward(const Record<T>& r) const;
   void check_anomaly_backward(const Record<T>& r) const;
   std::string input_shapes(const Record<T>& r) const;

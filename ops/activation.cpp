@@ -10,7 +10,7 @@ namespace tapegrad {
 
 template <class T>
 Var<T> relu(const Var<T>& x) {
-  Tape<T>& t = x.tape();
+  Tape<T>& t = x.tape("relu");
   t.check(x, "relu");
   const Tensor<T>& X = t.value_of(x.id());
   // d relu(x) = g·[x > 0]: the subgradient at 0 is 0 (as PyTorch, TF, cs231n)

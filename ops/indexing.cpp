@@ -35,8 +35,9 @@ struct GatherSaved {
 // Viewed as outer × len × inner: out[o, j, i] = x[o, index[o, j, i], i].
 template <class T>
 Var<T> gather(const Var<T>& x, std::ptrdiff_t axis, const IndexTensor& index) {
-  Tape<T>& t = x.tape();
-  const Tensor<T>& xv = t.value(x);
+  Tape<T>& t = x.tape("gather");
+  t.check(x, "gather");
+  const Tensor<T>& xv = t.value_of(x.id());
   const auto& xs = xv.shape();
   const auto& is = index.shape();
   if (is.size() != xs.size())

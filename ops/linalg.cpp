@@ -206,7 +206,7 @@ void gemm_into(Tensor<T>& dst, bool fresh, bool trans_a, bool trans_b, std::size
 
 template <class T>
 Var<T> matmul(const Var<T>& a, const Var<T>& b) {
-  Tape<T>& t = a.tape();
+  Tape<T>& t = a.tape("matmul");
   t.check(a, "matmul");  // errors name this op, not tape.value
   t.check(b, "matmul");
   const Tensor<T>& A = t.value_of(a.id());

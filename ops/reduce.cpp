@@ -15,6 +15,14 @@ using Layout = detail::AxisLayout;
 template <class T>
 using ShapeOf = typename Tensor<T>::shape_type;
 
+// x's value after checking that x is a live Var of its tape; errors name `op`.
+template <class T>
+const Tensor<T>& checked_value(const char* op, const Var<T>& x) {
+  Tape<T>& t = x.tape(op);
+  t.check(x, op);
+  return t.value_of(x.id());
+}
+
 template <class T>
 Layout all_layout(const Tensor<T>& x, ShapeOf<T>& out_shape) {
   out_shape.resize(0);  // rank 0: a scalar of shape ()
@@ -250,35 +258,35 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
 template <class T>
 Var<T> sum(const Var<T>& x) {
   ShapeOf<T> shape;
-  const Layout l = all_layout(x.tape().value(x), shape);
+  const Layout l = all_layout(checked_value("sum", x), shape);
   return reduce_sum("sum", x, l, shape, T(1));
 }
 
 template <class T>
 Var<T> sum(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
   ShapeOf<T> shape;
-  const Layout l = axis_layout("sum", x.tape().value(x), axis, keepdims, shape);
+  const Layout l = axis_layout("sum", checked_value("sum", x), axis, keepdims, shape);
   return reduce_sum("sum", x, l, shape, T(1));
 }
 
 template <class T>
 Var<T> mean(const Var<T>& x) {
   ShapeOf<T> shape;
-  const Layout l = all_layout(x.tape().value(x), shape);
+  const Layout l = all_layout(checked_value("mean", x), shape);
   return reduce_sum("mean", x, l, shape, static_cast<T>(l.len));
 }
 
 template <class T>
 Var<T> mean(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
   ShapeOf<T> shape;
-  const Layout l = axis_layout("mean", x.tape().value(x), axis, keepdims, shape);
+  const Layout l = axis_layout("mean", checked_value("mean", x), axis, keepdims, shape);
   return reduce_sum("mean", x, l, shape, static_cast<T>(l.len));
 }
 
 template <bool Max, class T>
 Var<T> extreme(const char* op, const Var<T>& x) {
   ShapeOf<T> shape;
-  const Tensor<T>& xv = x.tape(op).value(x);
+  const Tensor<T>& xv = checked_value(op, x);
   const Layout l = all_layout(xv, shape);
   if (l.len == 0) fail(op, ": the ", op, " of an empty tensor of shape ", shape_str(xv.shape()), " is undefined");
   return reduce_max<Max>(op, x, l, shape);
@@ -287,7 +295,7 @@ Var<T> extreme(const char* op, const Var<T>& x) {
 template <bool Max, class T>
 Var<T> extreme(const char* op, const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
   ShapeOf<T> shape;
-  const Tensor<T>& xv = x.tape(op).value(x);
+  const Tensor<T>& xv = checked_value(op, x);
   const Layout l = axis_layout(op, xv, axis, keepdims, shape);
   if (l.len == 0)
     fail(op, ": axis ", axis, " of shape ", shape_str(xv.shape()), " is empty; the ", op,

@@ -178,18 +178,22 @@ TEST(Tape, NoGradRecordsValuesOnly) {
     EXPECT_EQ(t.record(y.id()).backward, nullptr);
   }
   EXPECT_TRUE(t.grad_enabled());
-  t.backward(y, Tensor<double>{1.0, 1.0});
+  EXPECT_EQ(error_of([&] { t.backward(y, Tensor<double>{1.0, 1.0}); }),
+            "backward: the output (record #2, add_scalar) depends on no watched parameter (only constants, or "
+            "recorded under NoGrad): no gradient would reach anything");
   EXPECT_TRUE(all_close(x.grad, Tensor<double>{5.0, 5.0}, 0, 0));
   EXPECT_THAT(error_of([&] { t.grad(y); }), HasSubstr("tape.grad: no gradient reached Var #2"));
 }
 
-TEST(Tape, BackwardThatReachesNoParameterLeavesGradsUntouched) {
+TEST(Tape, BackwardThatReachesNoParameterIsAnErrorAndLeavesGradsUntouched) {
   Parameter<double> x(Tensor<double>{1.0});
   x.grad = {5.0};
   Tape<double> t;
   t.watch(x);
   Var<double> c = t.constant(Tensor<double>{2.0});
-  t.backward(c * 3.0);
+  EXPECT_EQ(error_of([&] { t.backward(c * 3.0); }),
+            "backward: the output (record #2, mul_scalar) depends on no watched parameter (only constants, or "
+            "recorded under NoGrad): no gradient would reach anything");
   EXPECT_DOUBLE_EQ(x.grad(0), 5.0);
 }
 
