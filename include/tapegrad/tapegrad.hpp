@@ -2,6 +2,7 @@
 // Everything public in one include: the tape and its checks (core), the ops, the
 // losses, the optimizers and the file formats (io). It lives above every layer,
 // so no layer includes it: core → ops → losses → nn → optim → io, never upwards.
+#include <tapegrad/core/version.hpp>  // TAPEGRAD_VERSION_*, tapegrad::version(), the ABI pin
 #include <tapegrad/core/compare.hpp>
 #include <tapegrad/core/error.hpp>
 #include <tapegrad/core/gradcheck.hpp>
