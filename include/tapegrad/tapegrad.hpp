@@ -1,7 +1,8 @@
 #pragma once
 // Everything public in one include: the tape and its checks (core), the ops, the
-// losses, the optimizers and the file formats (io). It lives above every layer,
-// so no layer includes it: core → ops → losses → nn → optim → io, never upwards.
+// losses, the layers (nn), the optimizers and the file formats (io). It lives
+// above every layer, so no layer includes it: core → ops → losses → nn → optim →
+// io, never upwards.
 #include <tapegrad/core/version.hpp>  // TAPEGRAD_VERSION_*, tapegrad::version(), the ABI pin
 #include <tapegrad/core/compare.hpp>
 #include <tapegrad/core/error.hpp>
@@ -9,6 +10,7 @@
 #include <tapegrad/core/tape.hpp>
 #include <tapegrad/core/tensor.hpp>
 #include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/dropout.hpp>
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/indexing.hpp>
 #include <tapegrad/ops/linalg.hpp>
@@ -16,6 +18,14 @@
 #include <tapegrad/ops/shape.hpp>
 #include <tapegrad/losses/hinge.hpp>
 #include <tapegrad/losses/softmax_cross_entropy.hpp>
+#include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/dropout.hpp>
+#include <tapegrad/nn/evaluate.hpp>
+#include <tapegrad/nn/flatten.hpp>
+#include <tapegrad/nn/init.hpp>
+#include <tapegrad/nn/linear.hpp>
+#include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/optim/schedule.hpp>
@@ -23,5 +33,6 @@
 #include <tapegrad/io/batches.hpp>
 #include <tapegrad/io/checkpoint.hpp>
 #include <tapegrad/io/idx.hpp>
+#include <tapegrad/io/module_state.hpp>
 #include <tapegrad/io/npy.hpp>
 #include <tapegrad/io/plot.hpp>
