@@ -37,13 +37,21 @@ void Parameter<T>::zero_grad() {
 template <class T>
 Tape<T>& Var<T>::tape() const {
   if (!tape_) throw Error("Var: used before being recorded on a tape (default-constructed)");
+  if (!token_->alive) fail("Var: Var #", id_, " outlived its tape (the tape was destroyed)");
   return *tape_;
 }
 
 template <class T>
 Tape<T>& Var<T>::tape(const char* op) const {
   if (!tape_) fail(op, ": Var is empty (default-constructed, never recorded)");
+  if (!token_->alive) fail(op, ": Var #", id_, " outlived its tape (the tape was destroyed)");
   return *tape_;
+}
+
+template <class T>
+Tape<T>::~Tape() {
+  token_->alive = false;
+  detail::release(token_);
 }
 
 template <class T>
@@ -54,6 +62,7 @@ const Tensor<T>& Var<T>::value() const {
 template <class T>
 void Tape<T>::check(const Var<T>& v, const char* op) const {
   if (v.tape_ == nullptr) fail(op, ": Var is empty (default-constructed, never recorded)");
+  if (!v.token_->alive) fail(op, ": Var #", v.id_, " outlived its tape (the tape was destroyed)");
   if (v.tape_ != this) fail(op, ": Var #", v.id_, " belongs to another tape");
   if (v.generation_ != generation_ || v.id_ >= size_)
     fail(op, ": stale Var #", v.id_, " (recorded before tape.clear())");
@@ -88,7 +97,7 @@ Var<T> Tape<T>::watch(Parameter<T>& p) {
   Record<T>& r = new_record("watch");
   r.param = &p;
   r.requires_grad = grad_enabled_;
-  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), generation_);
+  return Var<T>(this, token_, static_cast<std::uint32_t>(size_ - 1), generation_);
 }
 
 template <class T>
@@ -108,7 +117,7 @@ Var<T> Tape<T>::borrow(const Tensor<T>& t) {
   }
   Record<T>& r = new_record("borrow");
   r.borrowed = &t;
-  return Var<T>(this, static_cast<std::uint32_t>(size_ - 1), generation_);
+  return Var<T>(this, token_, static_cast<std::uint32_t>(size_ - 1), generation_);
 }
 
 template <class T>
@@ -136,7 +145,7 @@ Record<T>& Tape<T>::push(const char* op, const Var<T>* inputs, std::size_t count
 template <class T>
 Var<T> Tape<T>::commit(Record<T>& r) {
   if (anomaly_) check_anomaly_forward(r);
-  return Var<T>(this, r.id, generation_);
+  return Var<T>(this, token_, r.id, generation_);
 }
 
 template <class T>

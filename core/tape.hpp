@@ -37,13 +37,60 @@ struct Parameter {
   void zero_grad();
 };
 
+namespace detail {
+// Whether a tape still exists: one per tape, shared by the tape and its Vars and
+// freed by the last of them, so a Var that outlives its tape can say so instead of
+// reading freed memory. The count is not atomic: a tape and its Vars are used by
+// one thread at a time (docs/design.md, threads).
+struct TapeToken {
+  std::uint32_t refs = 1;
+  bool alive = true;
+};
+inline void retain(TapeToken* t) {
+  if (t) ++t->refs;
+}
+inline void release(TapeToken* t) {
+  if (t && --t->refs == 0) delete t;
+}
+}  // namespace detail
+
 // A handle to one record of one tape. Cheap to copy; checked on every use, so a
-// Var from another tape or from before tape.clear() is an Error, never UB.
+// Var from another tape, from before tape.clear() or from a destroyed tape is an
+// Error, never UB.
 template <class T>
 class Var {
  public:
   using value_type = T;
   Var() = default;
+  Var(const Var& o) : tape_(o.tape_), token_(o.token_), id_(o.id_), generation_(o.generation_) {
+    detail::retain(token_);
+  }
+  Var(Var&& o) noexcept : tape_(o.tape_), token_(o.token_), id_(o.id_), generation_(o.generation_) {
+    o.tape_ = nullptr;
+    o.token_ = nullptr;
+  }
+  Var& operator=(const Var& o) {
+    detail::retain(o.token_);
+    detail::release(token_);
+    tape_ = o.tape_;
+    token_ = o.token_;
+    id_ = o.id_;
+    generation_ = o.generation_;
+    return *this;
+  }
+  Var& operator=(Var&& o) noexcept {
+    if (this != &o) {
+      detail::release(token_);
+      tape_ = o.tape_;
+      token_ = o.token_;
+      id_ = o.id_;
+      generation_ = o.generation_;
+      o.tape_ = nullptr;
+      o.token_ = nullptr;
+    }
+    return *this;
+  }
+  ~Var() { detail::release(token_); }
 
   Tape<T>& tape() const;
   // The same, but an empty Var's Error starts with `op` (ops call this first).
@@ -53,9 +100,12 @@ class Var {
 
  private:
   friend class Tape<T>;
-  Var(Tape<T>* tape, std::uint32_t id, std::uint32_t generation)
-      : tape_(tape), id_(id), generation_(generation) {}
+  Var(Tape<T>* tape, detail::TapeToken* token, std::uint32_t id, std::uint32_t generation)
+      : tape_(tape), token_(token), id_(id), generation_(generation) {
+    detail::retain(token_);
+  }
   Tape<T>* tape_ = nullptr;
+  detail::TapeToken* token_ = nullptr;
   std::uint32_t id_ = 0;
   std::uint32_t generation_ = 0;
 };
@@ -198,6 +248,7 @@ class Tape {
   Tape() = default;
   Tape(const Tape&) = delete;  // Vars point at their tape: it must not move
   Tape& operator=(const Tape&) = delete;
+  ~Tape();
 
   // Leaves.
   Var<T> watch(Parameter<T>& p);
@@ -313,6 +364,7 @@ class Tape {
   void sweep(std::uint32_t from);
 
   std::deque<Record<T>> records_;  // a deque: pushing never moves a record
+  detail::TapeToken* token_ = new detail::TapeToken;  // alive until ~Tape
   std::size_t size_ = 0;
   std::uint32_t generation_ = 1;
   bool grad_enabled_ = true;

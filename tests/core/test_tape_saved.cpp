@@ -118,32 +118,5 @@ TEST(TapeSaved, ClaimingMoreBuffersThanARecordHoldsIsAnError) {
               HasSubstr("greedy: record #1 holds more buffers claimed than a record holds"));
 }
 
-// tape.borrow(temporary) does not compile: the rvalue overload is deleted.
-template <class Tp, class = void>
-struct BorrowsRvalue : std::false_type {};
-template <class Tp>
-struct BorrowsRvalue<Tp, std::void_t<decltype(std::declval<Tape<Tp>&>().borrow(std::declval<Tensor<Tp>>()))>>
-    : std::true_type {};
-// xt::ones<float>({4, 784}) is an expression: binding it makes a temporary Tensor
-template <class E, class = void>
-struct BorrowsExpression : std::false_type {};
-template <class E>
-struct BorrowsExpression<E, std::void_t<decltype(std::declval<Tape<float>&>().borrow(std::declval<E>()))>>
-    : std::true_type {};
-template <class Tp, class = void>
-struct BorrowsLvalue : std::false_type {};
-template <class Tp>
-struct BorrowsLvalue<Tp, std::void_t<decltype(std::declval<Tape<Tp>&>().borrow(std::declval<const Tensor<Tp>&>()))>>
-    : std::true_type {};
-
-TEST(TapeBorrow, RvaluesAreRejectedAtCompileTime) {
-  static_assert(!BorrowsRvalue<float>::value && !BorrowsRvalue<double>::value, "borrow(temporary) compiles");
-  static_assert(BorrowsLvalue<float>::value && BorrowsLvalue<double>::value, "borrow(lvalue) does not compile");
-  using Ones = decltype(xt::ones<float>({4, 784}));
-  static_assert(!BorrowsExpression<Ones>::value, "borrow(xt::ones<float>(...)) compiles");
-  EXPECT_FALSE(BorrowsRvalue<float>::value);
-  EXPECT_TRUE(BorrowsLvalue<float>::value);
-}
-
 }  // namespace
 }  // namespace tapegrad

@@ -175,7 +175,8 @@ TEST(ShapeViews, FlattenUnsqueezeSqueezeShapes) {
   EXPECT_EQ(squeeze(x).value().shape(), (std::vector<std::size_t>{2, 3}));
   EXPECT_EQ(squeeze(x, -1).value().shape(), (std::vector<std::size_t>{2, 1, 3}));
   EXPECT_EQ(squeeze(x, 1).value().shape(), (std::vector<std::size_t>{2, 3, 1}));
-  EXPECT_TRUE(std::equal(flatten(x).value().begin(), flatten(x).value().end(), x.value().begin()));
+  const Tensor<double> flat = flatten(x).value();
+  EXPECT_TRUE(std::equal(flat.begin(), flat.end(), x.value().begin()));
   EXPECT_STREQ(t.record(squeeze(x).id()).op, "squeeze");
 }
 
