@@ -8,6 +8,8 @@
 
 #include <xtensor/xarray.hpp>
 
+#include <tapegrad/core/error.hpp>
+
 namespace tapegrad {
 
 template <class T>
@@ -32,6 +34,26 @@ std::string shape_str(const S& shape) {
 template <class S>
 Shape to_shape(const S& shape) {
   return Shape(shape.begin(), shape.end());
+}
+
+// The number of elements of `shape`, or an Error naming `op` when the product of
+// its non-zero extents does not fit in size_t (as NumPy's "array is too big"): a
+// wrapped size would let a later loop run past the buffer.
+template <class S>
+std::size_t checked_size(const char* op, const S& shape) {
+  std::size_t n = 1;
+  bool zero = false;
+  for (auto d : shape) {
+    const std::size_t e = static_cast<std::size_t>(d);
+    if (e == 0) {
+      zero = true;
+      continue;
+    }
+    if (n > static_cast<std::size_t>(-1) / e)
+      fail(op, ": shape ", shape_str(shape), " has more elements than fit in size_t");
+    n *= e;
+  }
+  return zero ? 0 : n;
 }
 
 }  // namespace tapegrad

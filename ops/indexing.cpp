@@ -96,6 +96,7 @@ template <class T>
 Var<T> one_hot(Tape<T>& tape, const IndexTensor& labels, std::size_t num_classes) {
   if (labels.dimension() != 1) fail("one_hot: labels must be 1-D, got shape ", shape_str(labels.shape()));
   const std::size_t n = labels.size();
+  checked_size("one_hot", Shape{n, num_classes});
   const std::int64_t* y = labels.data();
   for (std::size_t i = 0; i < n; ++i)
     if (y[i] < 0 || static_cast<std::uint64_t>(y[i]) >= num_classes)

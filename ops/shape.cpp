@@ -22,7 +22,8 @@ std::string request_str(const std::vector<std::ptrdiff_t>& shape) {
 template <class S>
 Shape resolve_shape(const S& from, std::size_t size, const std::vector<std::ptrdiff_t>& shape) {
   Shape out(shape.size());
-  std::size_t known = 1;
+  std::size_t known = 1, known_nonzero = 1;
+  bool zero = false;
   std::ptrdiff_t inferred = -1;
   for (std::size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] == -1) {
@@ -34,9 +35,15 @@ Shape resolve_shape(const S& from, std::size_t size, const std::vector<std::ptrd
            shape_str(from), ")");
     } else {
       out[i] = static_cast<std::size_t>(shape[i]);
-      known *= out[i];
+      // a product that wraps would pass as a small size (4 elements into {2^62 + 1, 4})
+      if (out[i] != 0 && known_nonzero > static_cast<std::size_t>(-1) / out[i])
+        fail("reshape: ", request_str(shape), " has more elements than fit in size_t (reshaping ", shape_str(from),
+             ")");
+      if (out[i] != 0) known_nonzero *= out[i];
+      zero = zero || out[i] == 0;
     }
   }
+  known = zero ? 0 : known_nonzero;
   if (inferred >= 0) {
     // with a zero known extent any -1 fits (NumPy rejects this too)
     if (known == 0 || size % known != 0)
@@ -165,6 +172,7 @@ Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
     ok = d == s || d == 1;
   }
   if (!ok) fail(kOp, ": cannot broadcast ", shape_str(in), " to ", shape_str(shape));
+  checked_size(kOp, shape);
   // dX = g summed over the broadcast axes (the tape's one unbroadcast)
   Record<T>& r = t.push(kOp, {x}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate_unbroadcast(r.inputs[0], r.grad);

@@ -5,6 +5,7 @@
 #include <xtensor/xbuilder.hpp>
 #include <xtensor/xmanipulation.hpp>
 
+#include <tapegrad/ops/indexing.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad {
@@ -212,6 +213,23 @@ TEST(ShapeViews, ErrorsNameTheOpAndShape) {
   EXPECT_EQ(testing::error_of([&] { flatten(x, 2); }), "flatten: axis 2 is out of range [-2, 1] for shape (2, 3)");
   EXPECT_EQ(testing::error_of([&] { broadcast_to(x, Shape{3, 3}); }), "broadcast_to: cannot broadcast (2, 3) to (3, 3)");
   EXPECT_EQ(testing::error_of([&] { broadcast_to(x, Shape{3}); }), "broadcast_to: cannot broadcast (2, 3) to (3)");
+}
+
+TEST(ShapeOverflow, ProductsThatWrapAreErrors) {
+  // 4 elements into {2^62 + 1, 4}: the product wraps to 4 in 64 bits
+  Tape<double> t;
+  Var<double> x = t.constant(Tensor<double>{1.0, 2.0, 3.0, 4.0});
+  const std::ptrdiff_t big = (std::ptrdiff_t(1) << 62) + 1;
+  EXPECT_EQ(testing::error_of([&] { reshape(x, {big, 4}); }),
+            "reshape: (4611686018427387905, 4) has more elements than fit in size_t (reshaping (4))");
+  EXPECT_EQ(testing::error_of([&] { reshape(x, {0, big, 4}); }),
+            "reshape: (0, 4611686018427387905, 4) has more elements than fit in size_t (reshaping (4))");
+  EXPECT_EQ(testing::error_of([&] { broadcast_to(t.constant(Tensor<double>{1.0}), Shape{std::size_t(1) << 62, 8}); }),
+            "broadcast_to: shape (4611686018427387904, 8) has more elements than fit in size_t");
+  const IndexTensor labels = {0, 1};
+  EXPECT_EQ(testing::error_of([&] { one_hot(t, labels, std::size_t(1) << 63); }),
+            "one_hot: shape (2, 9223372036854775808) has more elements than fit in size_t");
+  EXPECT_EQ(t.size(), 2u);  // nothing was recorded by the failed calls
 }
 
 }  // namespace
