@@ -98,9 +98,9 @@ class Module {
   }
   template <class M, class = std::enable_if_t<std::is_base_of_v<Module, M>>>
   M& register_module(const std::string& name, std::unique_ptr<M> module) {
-    M& m = *module;
-    add_child(name, std::unique_ptr<Module>(std::move(module)));
-    return m;
+    M* raw = module.get();
+    add_child(name, std::unique_ptr<Module>(std::move(module)));  // an Error when null
+    return *raw;
   }
   Module& add_child(const std::string& name, std::unique_ptr<Module> child);
   // Direct child i, in registration order (Sequential indexes its layers so).

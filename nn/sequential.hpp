@@ -4,10 +4,14 @@
 // "features.0.weight"), as torch::nn::Sequential.
 //
 //   nn::Generator gen(0);
-//   nn::Sequential<float> mlp(nn::Linear<float>(784, 256, gen), nn::ReLU<float>(),
-//                             nn::Linear<float>(256, 10, gen));
+//   nn::Sequential<float> mlp{nn::Linear<float>(784, 256, gen), nn::ReLU<float>(),
+//                             nn::Linear<float>(256, 10, gen)};
 //   Var<float> scores = mlp(tape.borrow(batch));
 //
+// Use braces when layers draw from one Generator: the elements of a braced list
+// are evaluated left to right, so the first Linear draws first with every
+// compiler; the order of arguments in parentheses is unspecified (GCC goes
+// right to left), which would give other weights elsewhere.
 // Layers are moved in and owned on the heap: the references push_back returns,
 // and the layers' Parameters, stay valid when the Sequential moves.
 #include <cstddef>
@@ -22,7 +26,8 @@ template <class T>
 class Sequential : public Module<T> {
  public:
   Sequential();
-  // Sequential(Linear(...), ReLU(), ...): every argument a module, moved in.
+  // Sequential{Linear(...), ReLU(), ...}: every argument a module, moved in
+  // (braces: see above).
   template <class... Ms, class = std::enable_if_t<(sizeof...(Ms) > 0) && (std::is_base_of_v<Module<T>, Ms> && ...)>>
   explicit Sequential(Ms... layers) : Sequential() {
     (push_back(std::move(layers)), ...);
