@@ -14,6 +14,12 @@ include(CMakePackageConfigHelpers)
 set(TAPEGRAD_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/tapegrad")
 set(TAPEGRAD_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 
+# The installed target: headers under <prefix>/include, and the same -include of
+# <tapegrad/core/version.hpp> (the ABI pin) as in the build tree.
+target_include_directories(tapegrad PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
+target_compile_options(tapegrad PUBLIC
+  "$<INSTALL_INTERFACE:$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include $<INSTALL_PREFIX>/${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/core/version.hpp>>")
+
 install(TARGETS tapegrad EXPORT tapegradTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
