@@ -161,28 +161,12 @@ bool narrow_gemm(bool, bool, bool, std::size_t, std::size_t, std::size_t, const 
 }
 #endif
 
-// OpenBLAS splits every gemm above m·n·k = 2^18 over all its threads. For a small
-// or narrow product (a 256×784 batch times a 784×10 weight) the second thread's
-// wake-up and the split cost more than they save (measured 1.35 ms with 2 threads
-// vs 0.15-0.25 ms with 1 for 256·784·10 on 2 cores), so such calls run on one
-// thread; setting the count is a store when lowering it (~4 ns per set/restore pair).
-constexpr std::size_t kThreadedGemmMin = std::size_t(1) << 24;  // m·n·k (256³)
-constexpr std::size_t kThreadedGemmMinExtent = 64;
-
-class OneBlasThread {
- public:
-  explicit OneBlasThread(bool on) : saved_(on ? openblas_get_num_threads() : 1) {
-    if (saved_ > 1) openblas_set_num_threads(1);
-  }
-  ~OneBlasThread() {
-    if (saved_ > 1) openblas_set_num_threads(saved_);
-  }
-  OneBlasThread(const OneBlasThread&) = delete;
-  OneBlasThread& operator=(const OneBlasThread&) = delete;
-
- private:
-  int saved_;
-};
+// Threads: matmul changes no process-wide state, so tapes on different threads
+// never race. OpenBLAS itself runs a product of m·n·k ≤ 2^18 on one thread and
+// splits larger ones over its pool (OPENBLAS_NUM_THREADS, or the caller's own
+// openblas_set_num_threads, decides its size). The narrow products where one
+// thread is much faster (a linear classifier's 256×784·784×10) take the AVX-512
+// kernels above and never reach BLAS.
 
 // dst (m×n) (+)= op(A)·op(B) with inner extent k. An empty product (k = 0) is a
 // zero matrix, so it only matters when dst holds nothing yet; BLAS is called
@@ -196,7 +180,6 @@ void gemm_into(Tensor<T>& dst, bool fresh, bool trans_a, bool trans_b, std::size
     return;
   }
   if (narrow_gemm(fresh, trans_a, trans_b, m, n, k, a, lda, b, ldb, dst.data())) return;
-  const OneBlasThread scope(m * n * k < kThreadedGemmMin || std::min({m, n, k}) < kThreadedGemmMinExtent);
   gemm(trans_a, trans_b, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a,
        static_cast<int>(lda), b, static_cast<int>(ldb), fresh ? T(0) : T(1), dst.data(),
        static_cast<int>(n));
