@@ -25,6 +25,22 @@
 //   module needs no tape of its own and may run on any number of tapes.
 // - train() / eval() set the mode of the module and every descendant; modules
 //   start in training mode (Dropout is the layer that reads it).
+//
+// A model of its own keeps references (or pointers) to the children it
+// registered; they point at what the module owns, so they survive its moves:
+//
+//   struct Net : nn::Module<float> {
+//     nn::Linear<float>& fc1;
+//     nn::Linear<float>& fc2;
+//     explicit Net(nn::Generator& g)
+//         : Module("Net"), fc1(register_module("fc1", nn::Linear<float>(784, 256, g))),
+//           fc2(register_module("fc2", nn::Linear<float>(256, 10, g))) {}
+//     Var<float> forward(const Var<float>& x) override { return fc2(relu(fc1(x))); }
+//   };
+//
+// (Members initialise in declaration order, so fc1 draws from g before fc2.
+// Reference members make Net move-constructible but not move-assignable;
+// pointer members allow both.)
 #include <memory>
 #include <string>
 #include <type_traits>
