@@ -1,16 +1,18 @@
 #pragma once
-// Raster plots for the training demos, drawn into an Image that write_png saves:
+// Plots for the training demos, drawn with cairo into an Image that write_png saves:
 // line charts (loss or accuracy per epoch) and image grids (learned class templates,
-// as cs231n shows linear-classifier weights). The raster primitives (text,
-// fills, anti-aliased lines) are in io/raster.hpp.
+// as cs231n shows linear-classifier weights). Text is DejaVu Sans, anti-aliased,
+// loaded by FreeType straight from /usr/share/fonts/truetype/dejavu/ (Debian's
+// fonts-dejavu-core), so no fontconfig setting changes a picture; a missing font
+// file is a tapegrad::Error naming it. Text is UTF-8; invalid bytes and control
+// characters are drawn as '?'.
 #include <cstddef>
 #include <limits>
 #include <string>
 #include <vector>
 
-#include "core/tensor.hpp"
-#include "io/png.hpp"
-#include "io/raster.hpp"  // text, fills and lines; part of this header's interface
+#include <tapegrad/core/tensor.hpp>
+#include <tapegrad/io/png.hpp>
 
 namespace tapegrad {
 
@@ -54,7 +56,9 @@ Rgb series_colour(std::size_t i);
 
 ChartFrame chart_frame(const std::vector<Series>& series, const LineChartOptions& options = {});
 // Title, axis labels, ticks with labels, grid, one 2 px anti-aliased line per series
-// in series_colour(i), and a legend in the corner that hides the least of the data.
+// in series_colour(i) (dots at the data points of short series; a segment leaving
+// the plot area is clipped at its edge), and a legend, when any series has a name,
+// in the corner of the plot area that hides the least of the curves.
 Image line_chart(const std::vector<Series>& series, const LineChartOptions& options = {});
 
 // ---- image grids ----

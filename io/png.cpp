@@ -1,16 +1,16 @@
-#include "io/png.hpp"
+#include <tapegrad/io/png.hpp>
 
+#include <cairo.h>
 #include <fcntl.h>
-#include <png.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
+#include <memory>
 #include <system_error>
 
-#include "core/error.hpp"
+#include <tapegrad/core/error.hpp>
 
 namespace tapegrad {
 
@@ -42,56 +42,31 @@ void Image::set_pixel(std::size_t x, std::size_t y, Rgb colour) {
 
 namespace {
 
-// libpng reports errors through a callback that must not return. We longjmp back into
-// encode() (libpng is C: unwinding a C++ exception through its frames is not allowed),
-// so the callbacks copy the message into this plain struct first.
-struct PngStatus {
-  char error[256];
-  char warning[256];
-};
-
-void on_png_error(png_structp png, png_const_charp message) {
-  auto* status = static_cast<PngStatus*>(png_get_error_ptr(png));
-  std::snprintf(status->error, sizeof status->error, "%s", message);
-  png_longjmp(png, 1);
-}
-
-void on_png_warning(png_structp png, png_const_charp message) {
-  auto* status = static_cast<PngStatus*>(png_get_error_ptr(png));
-  if (status->warning[0] == '\0') std::snprintf(status->warning, sizeof status->warning, "%s", message);
-}
-
-// Plain C on purpose: between setjmp and a longjmp no object with a destructor may live
-// in this frame, and `png`/`info` are not modified after setjmp (so need no volatile).
-bool encode(std::FILE* fp, const Image& image, PngStatus* status) {
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, status, on_png_error, on_png_warning);
-  if (png == nullptr) {
-    std::snprintf(status->error, sizeof status->error, "cannot create the libpng write struct");
-    return false;
-  }
-  png_infop info = png_create_info_struct(png);
-  if (info == nullptr) {
-    png_destroy_write_struct(&png, nullptr);
-    std::snprintf(status->error, sizeof status->error, "cannot create the libpng info struct");
-    return false;
-  }
-  if (setjmp(png_jmpbuf(png))) {
-    png_destroy_write_struct(&png, &info);
-    return false;
-  }
-  png_init_io(png, fp);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
-               PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-  png_write_info(png, info);
-  const std::size_t stride = image.width * 3;
-  for (std::size_t y = 0; y < image.height; ++y)
-    png_write_row(png, const_cast<png_bytep>(image.rgb.data() + y * stride));  // libpng does not write to it
-  png_write_end(png, info);
-  png_destroy_write_struct(&png, &info);
-  return true;
-}
-
 std::string errno_text(int err) { return std::error_code(err, std::generic_category()).message(); }
+
+struct SurfaceDeleter {
+  void operator()(cairo_surface_t* s) const { cairo_surface_destroy(s); }
+};
+using Surface = std::unique_ptr<cairo_surface_t, SurfaceDeleter>;
+
+// The image as a cairo RGB24 surface: one native-endian 0x00RRGGBB word per pixel.
+Surface to_surface(const Image& image, const std::string& path) {
+  const int w = static_cast<int>(image.width), h = static_cast<int>(image.height);
+  Surface s(cairo_image_surface_create(CAIRO_FORMAT_RGB24, w, h));
+  if (cairo_surface_status(s.get()) != CAIRO_STATUS_SUCCESS)
+    fail("write_png: cairo cannot hold the ", w, "x", h, " image for '", path,
+         "': ", cairo_status_to_string(cairo_surface_status(s.get())));
+  unsigned char* data = cairo_image_surface_get_data(s.get());
+  const std::size_t stride = static_cast<std::size_t>(cairo_image_surface_get_stride(s.get()));
+  for (std::size_t y = 0; y < image.height; ++y) {
+    auto* row = reinterpret_cast<std::uint32_t*>(data + y * stride);
+    const std::uint8_t* p = image.rgb.data() + y * image.width * 3;
+    for (std::size_t x = 0; x < image.width; ++x, p += 3)
+      row[x] = (std::uint32_t{p[0]} << 16) | (std::uint32_t{p[1]} << 8) | p[2];
+  }
+  cairo_surface_mark_dirty(s.get());
+  return s;
+}
 
 // Owns the temporary file until it has been renamed over the target.
 class TempFile {
@@ -101,43 +76,56 @@ class TempFile {
     int err = 0;
     for (int attempt = 0; attempt < 100; ++attempt) {
       path_ = target + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-      int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd >= 0) {
-        fp_ = ::fdopen(fd, "wb");
-        if (fp_ == nullptr) {
-          int err = errno;
-          ::close(fd);
-          ::unlink(path_.c_str());
-          fail("write_png: cannot open a stream on the temporary file for '", target, "': ", errno_text(err));
-        }
-        return;
-      }
+      fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd_ >= 0) return;
       err = errno;
       if (err != EEXIST) break;
     }
+    path_.clear();
     fail("write_png: cannot create a temporary file next to '", target, "': ", errno_text(err));
   }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
   ~TempFile() {
-    if (fp_ != nullptr) std::fclose(fp_);
+    if (fd_ >= 0) ::close(fd_);
     if (!path_.empty()) ::unlink(path_.c_str());
   }
 
-  std::FILE* stream() const { return fp_; }
+  int fd() const { return fd_; }
   const std::string& path() const { return path_; }
-  // fclose reports delayed write errors (e.g. a full disk), so its result matters.
+  // close reports delayed write errors on some file systems, so its result matters.
   int close() {
-    int rc = std::fclose(fp_);
-    fp_ = nullptr;
+    int rc = ::close(fd_);
+    fd_ = -1;
     return rc;
   }
   void release() { path_.clear(); }
 
  private:
   std::string path_;
-  std::FILE* fp_ = nullptr;
+  int fd_ = -1;
 };
+
+// cairo's PNG encoder hands its output to this callback in pieces.
+struct Sink {
+  int fd;
+  int error = 0;  // errno of the first failed write
+};
+
+cairo_status_t write_all(void* closure, const unsigned char* data, unsigned int length) {
+  auto* sink = static_cast<Sink*>(closure);
+  while (length > 0) {
+    ssize_t n = ::write(sink->fd, data, length);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      sink->error = errno;
+      return CAIRO_STATUS_WRITE_ERROR;
+    }
+    data += n;
+    length -= static_cast<unsigned int>(n);
+  }
+  return CAIRO_STATUS_SUCCESS;
+}
 
 // Makes the rename itself durable; best effort, the image is already complete.
 void sync_directory_of(const std::string& path) {
@@ -155,22 +143,22 @@ void write_png(const std::string& path, const Image& image) {
   if (path.empty()) fail("write_png: the path is empty");
   if (image.width == 0 || image.height == 0)
     fail("write_png: cannot write an empty ", image.width, "x", image.height, " image to '", path, "'");
-  if (image.width > PNG_UINT_31_MAX || image.height > PNG_UINT_31_MAX)
-    fail("write_png: ", image.width, "x", image.height, " is too large for PNG ('", path, "')");
+  if (image.width > kMaxPngSide || image.height > kMaxPngSide)
+    fail("write_png: a ", image.width, "x", image.height, " image is larger than cairo's ", kMaxPngSide, "x",
+         kMaxPngSide, " limit ('", path, "')");
   if (image.rgb.size() != image.width * image.height * 3)
     fail("write_png: a ", image.width, "x", image.height, " RGB image needs ", image.width * image.height * 3,
          " bytes but has ", image.rgb.size(), " ('", path, "')");
 
+  const Surface surface = to_surface(image, path);  // before the disk is touched
   TempFile temp(path);
-  PngStatus status{};
-  if (!encode(temp.stream(), image, &status)) {
-    std::string detail = status.error;
-    if (status.warning[0] != '\0') detail += std::string(" (") + status.warning + ")";
-    fail("write_png: libpng failed writing '", path, "': ", detail);
-  }
-  if (std::fflush(temp.stream()) != 0) fail("write_png: cannot flush '", temp.path(), "': ", errno_text(errno));
-  if (::fsync(::fileno(temp.stream())) != 0)
-    fail("write_png: cannot fsync '", temp.path(), "': ", errno_text(errno));
+  Sink sink{temp.fd()};
+  const cairo_status_t status = cairo_surface_write_to_png_stream(surface.get(), write_all, &sink);
+  if (sink.error != 0)
+    fail("write_png: cannot write the temporary file for '", path, "': ", errno_text(sink.error));
+  if (status != CAIRO_STATUS_SUCCESS)
+    fail("write_png: cairo failed encoding '", path, "': ", cairo_status_to_string(status));
+  if (::fsync(temp.fd()) != 0) fail("write_png: cannot fsync '", temp.path(), "': ", errno_text(errno));
   if (temp.close() != 0) fail("write_png: cannot close '", temp.path(), "': ", errno_text(errno));
   if (std::rename(temp.path().c_str(), path.c_str()) != 0)
     fail("write_png: cannot rename '", temp.path(), "' to '", path, "': ", errno_text(errno));

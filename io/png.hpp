@@ -1,6 +1,7 @@
 #pragma once
-// 8-bit RGB images and an atomic PNG writer (libpng): a reader of the target path
-// sees either the old file or the complete new one, never a partial image.
+// 8-bit RGB images and an atomic PNG writer (cairo encodes): a reader of the target
+// path sees either the old file or the complete new one, never a partial image.
+// io/plot.hpp draws charts and image grids into an Image.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -25,9 +26,12 @@ struct Image {
   void set_pixel(std::size_t x, std::size_t y, Rgb colour);
 };
 
+// The largest width and height write_png takes (cairo's image surface limit).
+constexpr std::size_t kMaxPngSide = 32767;
+
 // Writes `image` as an 8-bit RGB PNG: encodes into a temporary file next to `path`,
-// flushes and fsyncs it, then renames it over `path`. On any failure the temporary
-// file is removed, `path` is untouched, and tapegrad::Error names the file.
+// fsyncs it, then renames it over `path`. On any failure the temporary file is
+// removed, `path` is untouched, and tapegrad::Error names the file.
 void write_png(const std::string& path, const Image& image);
 
 }  // namespace tapegrad
