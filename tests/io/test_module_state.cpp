@@ -68,6 +68,12 @@ TEST_F(ModuleState, RoundTripOfParametersAndBuffersByName) {
   EXPECT_EQ(c.meta.model_name, "Net");
   EXPECT_FALSE(c.has_optimizer);
   EXPECT_EQ(to_shape(c.params[0].value.shape()), (Shape{3, 4}));  // (in, out)
+
+  // A Parameter renamed by hand is still saved under its full name.
+  saved.fc1.weight().name = "renamed";
+  save_state(saved, path("renamed.npz"));
+  EXPECT_EQ(read_checkpoint<float>(path("renamed.npz")).params[0].name, "fc1.weight");
+  EXPECT_EQ(saved.fc1.weight().name, "renamed");
 }
 
 TEST_F(ModuleState, ADoubleSequentialLoadsIntoAnotherWithTheSameNames) {

@@ -93,6 +93,15 @@ TEST(Evaluate, ErrorsNameTheFunctionAndTheProblem) {
             "accuracy: labels must be 1-D with one label per row of x (3, 2), got shape (2)");
   EXPECT_EQ(error_of([&] { accuracy(model, x, ix({0, 2, 1})); }), "accuracy: label 2 at row 1 is outside [0, 2)");
   EXPECT_EQ(error_of([&] { accuracy(model, x, ix({0, -1, 1})); }), "accuracy: label -1 at row 1 is outside [0, 2)");
+  // A model whose output width follows the block's row count.
+  struct RowsWide : Module<float> {
+    RowsWide() : Module<float>("RowsWide") {}
+    Var<float> forward(const Var<float>& x) override {
+      return slice(x, 1, 0, static_cast<std::ptrdiff_t>(x.value().shape()[0]));
+    }
+  } rows_wide;
+  EXPECT_EQ(error_of([&] { predict(rows_wide, Tensor<float>::from_shape({5, 5}), 3); }),
+            "predict: the model's output has 2 columns for rows from 3 but 3 before");
   const Tensor<float> none = Tensor<float>::from_shape({0, 2});
   EXPECT_EQ(error_of([&] { accuracy(model, none, IndexTensor::from_shape({0})); }), "accuracy: x (0, 2) has no rows");
   EXPECT_EQ(predict(model, none).size(), 0u);  // no rows: no predictions

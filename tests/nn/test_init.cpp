@@ -141,6 +141,10 @@ TEST(Init, ErrorsNameTheInitialiserAndTheValue) {
   EXPECT_EQ(error_of([&] { init::xavier_uniform(w, g, -1); }), "xavier_uniform: gain must be >= 0, got -1");
   EXPECT_EQ(error_of([] { init::calculate_gain(init::Nonlinearity::leaky_relu, INFINITY); }),
             "calculate_gain: the leaky_relu slope must be finite, got inf");
+  EXPECT_EQ(error_of([] { init::calculate_gain(static_cast<init::Nonlinearity>(42)); }),
+            "calculate_gain: unknown nonlinearity 42");
+  EXPECT_EQ(error_of([&] { init::kaiming_uniform(w, g, 0, static_cast<init::FanMode>(7)); }),
+            "kaiming_uniform: unknown fan mode 7");
 }
 
 TEST(Init, EdgeCasesKeepTheirPromises) {
