@@ -75,6 +75,28 @@ void check_hinge_options(const char* op, const HingeOptions& options, std::size_
 }
 
 template <class T>
+ClassDims check_hinge_inputs(const char* op, const Tensor<T>& scores, const IndexTensor& labels,
+                             const HingeOptions& options, const Tensor<T>* weights) {
+  const ClassDims dims = check_class_inputs(op, scores, labels, weights);
+  check_hinge_options(op, options, dims.rows);
+  return dims;
+}
+
+template <class T>
+bool hinge_arguments_ok(const Tensor<T>& scores, const IndexTensor& labels, const HingeOptions& options,
+                        const Tensor<T>* weights) {
+  if (scores.dimension() != 2 || labels.dimension() != 1 || labels.shape()[0] != scores.shape()[0]) return false;
+  const std::size_t n = scores.shape()[0], c = scores.shape()[1];
+  if (weights && (weights->dimension() != 1 || weights->shape()[0] != c || !all_finite(weights->data(), c)))
+    return false;
+  const bool kind_ok = options.kind == HingeKind::weston_watkins || options.kind == HingeKind::crammer_singer;
+  const bool reduction_ok = options.reduction == Reduction::mean || options.reduction == Reduction::sum ||
+                            options.reduction == Reduction::none;
+  return (options.p == 1 || options.p == 2) && std::isfinite(options.margin) && kind_ok && reduction_ok &&
+         !(options.reduction == Reduction::mean && n == 0);
+}
+
+template <class T>
 double weighted_row_count(const char* op, const IndexTensor& labels, const Tensor<T>* weights) {
   const std::size_t n = labels.size();
   if (!weights) {
@@ -89,10 +111,31 @@ double weighted_row_count(const char* op, const IndexTensor& labels, const Tenso
   return total;
 }
 
+template <class T>
+SoftmaxDims check_softmax_inputs(const char* op, const Tensor<T>& scores, const IndexTensor& labels,
+                                 Reduction reduction, const Tensor<T>* weights) {
+  const ClassDims dims = check_class_inputs(op, scores, labels, weights);
+  if (reduction != Reduction::mean && reduction != Reduction::sum && reduction != Reduction::none)
+    fail(op, ": unknown reduction ", static_cast<int>(reduction));
+  return {dims, reduction == Reduction::mean ? weighted_row_count(op, labels, weights) : 1.0};
+}
+
 template ClassDims check_class_inputs<float>(const char*, const Tensor<float>&, const IndexTensor&,
                                              const Tensor<float>*);
 template ClassDims check_class_inputs<double>(const char*, const Tensor<double>&, const IndexTensor&,
                                               const Tensor<double>*);
+template ClassDims check_hinge_inputs<float>(const char*, const Tensor<float>&, const IndexTensor&,
+                                             const HingeOptions&, const Tensor<float>*);
+template ClassDims check_hinge_inputs<double>(const char*, const Tensor<double>&, const IndexTensor&,
+                                              const HingeOptions&, const Tensor<double>*);
+template bool hinge_arguments_ok<float>(const Tensor<float>&, const IndexTensor&, const HingeOptions&,
+                                        const Tensor<float>*);
+template bool hinge_arguments_ok<double>(const Tensor<double>&, const IndexTensor&, const HingeOptions&,
+                                         const Tensor<double>*);
+template SoftmaxDims check_softmax_inputs<float>(const char*, const Tensor<float>&, const IndexTensor&, Reduction,
+                                                 const Tensor<float>*);
+template SoftmaxDims check_softmax_inputs<double>(const char*, const Tensor<double>&, const IndexTensor&, Reduction,
+                                                  const Tensor<double>*);
 template double weighted_row_count<float>(const char*, const IndexTensor&, const Tensor<float>*);
 template double weighted_row_count<double>(const char*, const IndexTensor&, const Tensor<double>*);
 

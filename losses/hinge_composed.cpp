@@ -4,12 +4,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "losses/check_inputs.hpp"
-#include "losses/hinge.hpp"
-#include "ops/activation.hpp"
-#include "ops/elementwise.hpp"
-#include "ops/indexing.hpp"
-#include "ops/reduce.hpp"
+#include <tapegrad/losses/check_inputs.hpp>
+#include <tapegrad/losses/hinge.hpp>
+#include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/indexing.hpp>
+#include <tapegrad/ops/reduce.hpp>
 
 namespace tapegrad {
 

@@ -1,7 +1,14 @@
 #pragma once
-// The fused multiclass hinge's row-segment kernels: xsimd loops over contiguous
-// row-major scores. The true class is skipped by running each kernel on [0, y)
-// and (y, C). Internal to losses/hinge_fused.cpp.
+// Two kernels of the fused multiclass hinge, as xsimd loops over contiguous
+// row-major scores (the true class is skipped by running each loop on [0, y) and
+// (y, C)):
+//  - rows: any dtype, width and options; the backward recomputes z from the scores.
+//  - cs_argmax: Crammer–Singer; the forward saves where each row's maximum first
+//    occurs and how many wrong classes tie, so the backward touches only those
+//    entries and the true class (and reads a row again only for ties).
+// Both forwards check labels and finiteness in the same pass and return false on bad
+// input. Every loop computes z = (s_j − s_y) + Δ and tests z > 0 as the reference
+// (losses/hinge_reference.cpp) does. Internal to losses/hinge_fused.cpp.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -10,18 +17,15 @@
 
 #include <xsimd/xsimd.hpp>
 
-#include "losses/simd.hpp"
+#include <tapegrad/losses/hinge_kernels.hpp>
+#include <tapegrad/losses/simd.hpp>
 
 namespace tapegrad::hinge_rows {
 
 using detail::Batch;
 using detail::lane_sum;
-
-// Row-major N×C scores and their N labels.
-struct Layout {
-  std::size_t n, c;
-  const std::int64_t* y;
-};
+using hinge_impl::Problem;
+using hinge_impl::Upstream;
 
 template <int P, class T>
 T term(T z) {  // max(0, z)^P
@@ -162,32 +166,92 @@ std::size_t tie_scan(const T* s, std::size_t b, std::size_t e, T m, std::size_t 
   return n;
 }
 
-// Crammer–Singer that remembers each row's maximum: saved[2i] = first, where the
-// largest wrong-class score m first occurs, and saved[2i + 1] = how many wrong
-// classes equal it, so the backward touches only those entries and y (and reads the row
-// again only when several tie). Row losses into out[i] (when given, times w[y_i]
-// when weights are given), Σ_i into total, and the input checks ride along (the
-// row is still in L1 for the tie scan). False on a label outside [0, C) or a
-// non-finite score.
+// ---- rows --------------------------------------------------------------------
+
+// Row losses L_i · w[y_i] into out (when given), Σ_i into total, and the input
+// checks (s_j − s_j is 0 for finite scores, NaN otherwise) in one pass.
 template <int P, class T>
-bool forward_cs_saved(const T* s, const Layout& l, T delta, const T* w, T* out, std::uint64_t* saved,
-                      double& total) {
+bool forward_rows(const Problem<T>& pr, T* out, double& total) {
   Batch<T> fin(T(0));
   double sum = 0;
-  for (std::size_t i = 0; i < l.n; ++i) {
-    const std::uint64_t y = static_cast<std::uint64_t>(l.y[i]);
-    if (y >= l.c) return false;
-    const T* row = s + i * l.c;
+  for (std::size_t i = 0; i < pr.n; ++i) {
+    const std::uint64_t y = static_cast<std::uint64_t>(pr.y[i]);
+    if (y >= pr.c) return false;
+    const T* row = pr.s + i * pr.c;
     const T sy = row[y];
     fin += Batch<T>(sy - sy);
-    const T m = max_of<true>(row, y + 1, l.c, max_of<true>(row, 0, y, -std::numeric_limits<T>::infinity(), &fin),
-                             &fin);
-    std::size_t first = l.c;
-    const std::size_t ties = tie_scan(row, 0, y, m, l.c, first) + tie_scan(row, y + 1, l.c, m, l.c, first);
+    T li;
+    if (pr.kind == HingeKind::weston_watkins) {
+      li = ww_terms<P, true>(row, 0, y, sy, pr.delta, &fin) + ww_terms<P, true>(row, y + 1, pr.c, sy, pr.delta, &fin);
+    } else {
+      const T m = max_of<true>(row, y + 1, pr.c,
+                               max_of<true>(row, 0, y, -std::numeric_limits<T>::infinity(), &fin), &fin);
+      li = term<P>((m - sy) + pr.delta);
+    }
+    if (pr.w) li *= pr.w[y];
+    if (out) out[i] = li;
+    sum += li;
+  }
+  total = sum;
+  return lane_sum(fin) == T(0);
+}
+
+// The mirror of forward_rows: the same z, the same z > 0; written (Fresh) or added into g.
+template <int P, bool Fresh, class T>
+void backward_rows(const Problem<T>& pr, const Upstream<T>& u, T* g) {
+  for (std::size_t i = 0; i < pr.n; ++i) {
+    const T* row = pr.s + i * pr.c;
+    T* grow = g + i * pr.c;
+    const std::size_t y = static_cast<std::size_t>(pr.y[i]);
+    const T sy = row[y];
+    T gi = u.row(i);
+    if (pr.w) gi *= pr.w[y];
+    if (pr.kind == HingeKind::weston_watkins) {
+      const T dy = -(ww_grads<P, Fresh>(row, grow, 0, y, sy, pr.delta, gi) +
+                     ww_grads<P, Fresh>(row, grow, y + 1, pr.c, sy, pr.delta, gi));
+      grow[y] = Fresh ? dy : grow[y] + dy;
+      continue;
+    }
+    const T m = wrong_max(row, pr.c, y);
+    const T dz = slope<P>((m - sy) + pr.delta) * gi;
+    if (dz != T(0)) {  // split evenly among the tied maxima
+      std::size_t first = pr.c;
+      const std::size_t ties = tie_scan(row, 0, y, m, pr.c, first) + tie_scan(row, y + 1, pr.c, m, pr.c, first);
+      const T share = dz / static_cast<T>(ties);
+      cs_spread<Fresh>(row, grow, 0, y, m, share);
+      cs_spread<Fresh>(row, grow, y + 1, pr.c, m, share);
+    } else if (Fresh) {
+      std::fill(grow, grow + pr.c, T(0));
+    }
+    grow[y] = Fresh ? -dz : grow[y] + -dz;
+  }
+}
+
+// ---- cs_argmax -----------------------------------------------------------------
+
+// Crammer–Singer that remembers each row's maximum: saved[2i] = first, where the
+// largest wrong-class score m first occurs, and saved[2i + 1] = how many wrong
+// classes equal it. Row losses into out (when given), Σ_i into total, and the input
+// checks ride along (the row is still in L1 for the tie scan). False on a label
+// outside [0, C) or a non-finite score.
+template <int P, class T>
+bool forward_cs_saved(const Problem<T>& pr, T* out, std::uint64_t* saved, double& total) {
+  Batch<T> fin(T(0));
+  double sum = 0;
+  for (std::size_t i = 0; i < pr.n; ++i) {
+    const std::uint64_t y = static_cast<std::uint64_t>(pr.y[i]);
+    if (y >= pr.c) return false;
+    const T* row = pr.s + i * pr.c;
+    const T sy = row[y];
+    fin += Batch<T>(sy - sy);
+    const T m = max_of<true>(row, y + 1, pr.c,
+                             max_of<true>(row, 0, y, -std::numeric_limits<T>::infinity(), &fin), &fin);
+    std::size_t first = pr.c;
+    const std::size_t ties = tie_scan(row, 0, y, m, pr.c, first) + tie_scan(row, y + 1, pr.c, m, pr.c, first);
     saved[2 * i] = first;
     saved[2 * i + 1] = ties;
-    T li = term<P>((m - sy) + delta);
-    if (w) li *= w[y];
+    T li = term<P>((m - sy) + pr.delta);
+    if (pr.w) li *= pr.w[y];
     if (out) out[i] = li;
     sum += li;
   }
@@ -198,30 +262,54 @@ bool forward_cs_saved(const T* s, const Layout& l, T delta, const T* w, T* out, 
 // The mirror of forward_cs_saved: dz = gi · slope((m − s_y) + Δ) with m = s[first],
 // split evenly among the ties, −dz to the true class; written (Fresh) or added into g.
 template <int P, bool Fresh, class T>
-void backward_cs_saved(const T* s, const Layout& l, T delta, const T* w, const T* up, bool per_row, T scale,
-                       const std::uint64_t* saved, T* g) {
-  for (std::size_t i = 0; i < l.n; ++i) {
-    const T* row = s + i * l.c;
-    T* grow = g + i * l.c;
-    if (Fresh) std::fill(grow, grow + l.c, T(0));
+void backward_cs_saved(const Problem<T>& pr, const Upstream<T>& u, const std::uint64_t* saved, T* g) {
+  for (std::size_t i = 0; i < pr.n; ++i) {
+    const T* row = pr.s + i * pr.c;
+    T* grow = g + i * pr.c;
+    if (Fresh) std::fill(grow, grow + pr.c, T(0));
     const std::size_t first = static_cast<std::size_t>(saved[2 * i]), ties = static_cast<std::size_t>(saved[2 * i + 1]);
     if (ties == 0) continue;  // C = 1: no wrong class, no loss
-    const std::size_t y = static_cast<std::size_t>(l.y[i]);
-    T gi = (per_row ? up[i] : up[0]) * scale;
-    if (w) gi *= w[y];
+    const std::size_t y = static_cast<std::size_t>(pr.y[i]);
+    T gi = u.row(i);
+    if (pr.w) gi *= pr.w[y];
     const T m = row[first];
-    const T dz = slope<P>((m - row[y]) + delta) * gi;
+    const T dz = slope<P>((m - row[y]) + pr.delta) * gi;
     if (dz != T(0)) {
       if (ties == 1) {
         grow[first] += dz;
       } else {
         const T share = dz / static_cast<T>(ties);
         cs_spread<false>(row, grow, 0, y, m, share);
-        cs_spread<false>(row, grow, y + 1, l.c, m, share);
+        cs_spread<false>(row, grow, y + 1, pr.c, m, share);
       }
     }
     grow[y] = Fresh ? -dz : grow[y] + -dz;
   }
+}
+
+// ---- entry points (p and fresh as template arguments) ----------------------------
+
+template <class T>
+bool rows_forward(const Problem<T>& pr, T* out, double& total) {
+  return pr.p == 1 ? forward_rows<1>(pr, out, total) : forward_rows<2>(pr, out, total);
+}
+template <class T>
+void rows_backward(const Problem<T>& pr, const Upstream<T>& u, bool fresh, T* g) {
+  if (pr.p == 1)
+    fresh ? backward_rows<1, true>(pr, u, g) : backward_rows<1, false>(pr, u, g);
+  else
+    fresh ? backward_rows<2, true>(pr, u, g) : backward_rows<2, false>(pr, u, g);
+}
+template <class T>
+bool cs_argmax_forward(const Problem<T>& pr, T* out, std::uint64_t* saved, double& total) {
+  return pr.p == 1 ? forward_cs_saved<1>(pr, out, saved, total) : forward_cs_saved<2>(pr, out, saved, total);
+}
+template <class T>
+void cs_argmax_backward(const Problem<T>& pr, const Upstream<T>& u, const std::uint64_t* saved, bool fresh, T* g) {
+  if (pr.p == 1)
+    fresh ? backward_cs_saved<1, true>(pr, u, saved, g) : backward_cs_saved<1, false>(pr, u, saved, g);
+  else
+    fresh ? backward_cs_saved<2, true>(pr, u, saved, g) : backward_cs_saved<2, false>(pr, u, saved, g);
 }
 
 }  // namespace tapegrad::hinge_rows

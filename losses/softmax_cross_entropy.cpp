@@ -1,152 +1,109 @@
-// Softmax cross-entropy, fused and composed. Both subtract each row's maximum m
-// before exponentiating: log Σ_j exp(s_j) = m + log Σ_j exp(s_j − m), where every
-// exponent is ≤ 0 and the sum is ≥ 1, so nothing overflows or underflows to
-// log(0) — the loss stays finite at s = 1e4 in float.
+// Softmax cross-entropy: the fused op's flow (check, kernel, push, forward, save,
+// commit) and the composed op. Both subtract each row's maximum m before
+// exponentiating: log Σ_j exp(s_j) = m + log Σ_j exp(s_j − m), where every exponent
+// is ≤ 0 and the sum is ≥ 1, so nothing overflows or underflows to log(0) — the loss
+// stays finite at s = 1e4 in float. The math, as plain loops, is in
+// losses/softmax_reference.cpp; the fused op's kernel in losses/softmax_rows.hpp.
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <limits>
 
-#include <xsimd/xsimd.hpp>
-
-#include "losses/check_inputs.hpp"
-#include "losses/simd.hpp"
-#include "losses/softmax_cross_entropy.hpp"
-#include "ops/elementwise.hpp"
-#include "ops/indexing.hpp"
-#include "ops/reduce.hpp"
+#include <tapegrad/losses/check_inputs.hpp>
+#include <tapegrad/losses/softmax_cross_entropy.hpp>
+#include <tapegrad/losses/softmax_kernels.hpp>
+#include <tapegrad/losses/softmax_rows.hpp>
+#include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/indexing.hpp>
+#include <tapegrad/ops/reduce.hpp>
 
 namespace tapegrad {
 
-namespace {
-
-using detail::Batch;
-using detail::lane_sum;
-
-template <class T>
-T row_max(const T* s, std::size_t c) {
-  using B = Batch<T>;
-  T m = -std::numeric_limits<T>::infinity();
-  std::size_t j = 0;
-  if (c >= B::size) {
-    B vm(m);
-    for (; j + B::size <= c; j += B::size) vm = xsimd::max(vm, B::load_unaligned(s + j));
-    alignas(64) std::array<T, B::size> lanes;
-    vm.store_aligned(lanes.data());
-    for (T v : lanes) m = v > m ? v : m;
+const char* softmax_kernel_name(SoftmaxKernel kernel) {
+  switch (kernel) {
+    case SoftmaxKernel::automatic: return "automatic";
+    case SoftmaxKernel::reference: return "reference";
+    case SoftmaxKernel::rows: return "rows";
   }
-  for (; j < c; ++j) m = s[j] > m ? s[j] : m;
-  return m;
+  return "unknown";
 }
 
-// Σ_j exp(s_j − m), storing each exp(s_j − m) into e when e is not null.
+// One kernel is fast for every dtype and width; the reference runs when forced.
 template <class T>
-T sum_exp(const T* s, std::size_t c, T m, T* e) {
-  using B = Batch<T>;
-  const B vm(m);
-  B acc(T(0));
-  std::size_t j = 0;
-  for (; j + B::size <= c; j += B::size) {
-    const B x = xsimd::exp(B::load_unaligned(s + j) - vm);
-    if (e) x.store_unaligned(e + j);
-    acc += x;
-  }
-  T total = c >= B::size ? lane_sum(acc) : T(0);  // short rows skip the lane reduction
-  for (; j < c; ++j) {
-    const T x = std::exp(s[j] - m);
-    if (e) e[j] = x;
-    total += x;
-  }
-  return total;
+SoftmaxKernel softmax_kernel_for(std::size_t, SoftmaxKernel forced) {
+  const int k = static_cast<int>(forced);
+  if (k < 0 || k > static_cast<int>(SoftmaxKernel::rows))
+    fail("softmax_cross_entropy: unknown softmax kernel ", k);
+  return forced == SoftmaxKernel::automatic ? SoftmaxKernel::rows : forced;
 }
 
-// The input checks both paths make, under their own name, and what they need from
-// them: the shapes and the mean's divisor (Σ_i w[y_i] with weights, as PyTorch).
-struct Checked {
-  detail::ClassDims dims;
-  double divisor;
-};
-
-template <class T>
-Checked check_softmax(const char* op, const Tensor<T>& s, const IndexTensor& labels, Reduction reduction,
-                      const Tensor<T>* weights) {
-  const detail::ClassDims dims = detail::check_class_inputs(op, s, labels, weights);
-  if (reduction != Reduction::mean && reduction != Reduction::sum && reduction != Reduction::none)
-    fail(op, ": unknown reduction ", static_cast<int>(reduction));
-  return {dims, reduction == Reduction::mean ? detail::weighted_row_count(op, labels, weights) : 1.0};
-}
-
-}  // namespace
-
-// The fused op. Forward already has every exp(s_j − m), so when a gradient is
-// needed it stores the local gradient c_i·(softmax(s_i) − onehot(y_i)) in aux
-// (c_i = w[y_i], divided by the mean's divisor); backward is then one multiply-add
-// pass, as Caffe's SoftmaxWithLoss keeps its probabilities.
 template <class T>
 Var<T> softmax_cross_entropy(const Var<T>& scores, const IndexTensor& labels, Reduction reduction,
-                             const Tensor<T>* weights) {
+                             const Tensor<T>* weights, SoftmaxKernel forced) {
   static constexpr const char* kOp = "softmax_cross_entropy";
+  using softmax_impl::Saved;
   Tape<T>& t = scores.tape(kOp);
   t.check(scores, kOp);
   const Tensor<T>& s = t.value(scores);
-  const auto [dims, divisor] = check_softmax(kOp, s, labels, reduction, weights);
+  const auto [dims, divisor] = detail::check_softmax_inputs(kOp, s, labels, reduction, weights);
+  const SoftmaxKernel kernel = softmax_kernel_for<T>(dims.classes, forced);
+  const softmax_impl::Problem<T> pr{s.data(), dims.rows, dims.classes, labels.data(),
+                                    weights ? weights->data() : nullptr, divisor};
 
-  // ds_i = upstream_i · c_i · (softmax(s_i) − onehot(y_i)), with c_i·(…) saved in aux
+  // ds_i = upstream_i · c_i·(softmax(s_i) − onehot(y_i)): rows saved c_i·(…) in forward
   Record<T>& r = t.push(kOp, {scores}, [](Tape<T>& t, Record<T>& r) {
     bool fresh = false;
-    Tensor<T>* gbuf = t.grad_buffer(r.inputs[0], fresh);
-    if (!gbuf) return;
-    const std::size_t n = r.aux.shape()[0], c = r.aux.shape()[1];
-    const bool per_row = static_cast<Reduction>(r.ints[0]) == Reduction::none;
-    const T* local = r.aux.data();
-    const T* up = r.grad.data();
-    T* g = gbuf->data();
-    for (std::size_t i = 0; i < n; ++i) {
-      const T gi = per_row ? up[i] : up[0];
-      const std::size_t b = i * c, e = b + c;
-      if (fresh)
-        for (std::size_t k = b; k < e; ++k) g[k] = gi * local[k];
-      else
-        for (std::size_t k = b; k < e; ++k) g[k] += gi * local[k];
+    Tensor<T>* g = t.grad_buffer(r.inputs[0], fresh);
+    if (!g) return;
+    const Saved<T>& sv = r.template saved<Saved<T>>();
+    const bool per_row = sv.reduction == Reduction::none;
+    const Tensor<T>& s = t.value_of(r.inputs[0]);
+    switch (sv.kernel) {
+      case SoftmaxKernel::rows:
+        softmax_rows::rows_backward(r.buffer(sv.local).data(), s.shape()[0], s.shape()[1], r.grad.data(), per_row,
+                                    fresh, g->data());
+        return;
+      case SoftmaxKernel::reference: {
+        const softmax_impl::Problem<T> pr{s.data(), s.shape()[0], s.shape()[1], r.buffer(sv.labels).data(),
+                                          sv.weighted ? r.buffer(sv.weights).data() : nullptr, sv.divisor};
+        softmax_impl::reference_backward(pr, r.grad.data(), per_row, fresh, g->data());
+        return;
+      }
+      case SoftmaxKernel::automatic: break;
     }
+    fail("softmax_cross_entropy: no backward for kernel ", softmax_kernel_name(sv.kernel));
   });
-  r.ints[0] = static_cast<std::int64_t>(reduction);
-  const bool keep = r.requires_grad;
-  if (keep) r.aux.resize(s.shape());
-
-  const std::size_t n = dims.rows, c = dims.classes;
-  const std::int64_t* y = labels.data();
-  const T* w = weights ? weights->data() : nullptr;
   T* out = nullptr;
   if (reduction == Reduction::none) {
-    r.value.resize(std::array<std::size_t, 1>{n});
+    r.value.resize(std::array<std::size_t, 1>{dims.rows});
     out = r.value.data();
   } else {
     r.value.resize(std::array<std::size_t, 0>{});
   }
   double total = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const T* row = s.data() + i * c;
-    const std::size_t yi = static_cast<std::size_t>(y[i]);
-    const T m = row_max(row, c);
-    T* local = keep ? r.aux.data() + i * c : nullptr;
-    const T z = sum_exp(row, c, m, local);
-    const T wi = w ? w[yi] : T(1);
-    // log Σ exp(s) − s_y = log Σ exp(s − m) − (s_y − m): no large m is added and subtracted
-    const T li = wi * (std::log(z) - (row[yi] - m));
-    if (out) out[i] = li;
-    total += li;
-    if (keep) {
-      const T ci = static_cast<T>(wi / divisor), scale = ci / z;
-      for (std::size_t j = 0; j < c; ++j) local[j] *= scale;
-      local[yi] -= ci;
+  if (kernel == SoftmaxKernel::reference) {
+    total = softmax_impl::reference_forward(pr, out);
+    if (r.requires_grad)
+      r.save(Saved<T>{kernel, reduction, divisor, weights != nullptr, Slot<Tensor<T>>{}, r.keep(labels),
+                      weights ? r.keep(*weights) : Slot<Tensor<T>>{}});
+  } else {
+    Slot<Tensor<T>> local{};
+    T* local_data = nullptr;
+    if (r.requires_grad) {  // the local gradient, in the record's reused buffer
+      local = r.template claim<Tensor<T>>();
+      Tensor<T>& l = r.buffer(local);
+      l.resize(s.shape());  // keeps the allocation when the size is unchanged
+      local_data = l.data();
     }
+    total = softmax_rows::rows_forward(pr, out, local_data);
+    if (r.requires_grad)
+      r.save(Saved<T>{kernel, reduction, divisor, weights != nullptr, local, Slot<IndexTensor>{},
+                      Slot<Tensor<T>>{}});
   }
   if (reduction != Reduction::none) *r.value.data() = static_cast<T>(total / divisor);
   return t.commit(r);
 }
 
-// The reference, composed from public ops. The row maximum is a constant shift:
+// The composed op, from public ops only. The row maximum is a constant shift:
 // the loss does not depend on it (lse(s − m) + m − (s_y − m) − m), so treating it
 // as a constant is exact, and no gradient flows through a term that would cancel.
 template <class T>
@@ -156,10 +113,10 @@ Var<T> softmax_cross_entropy_composed(const Var<T>& scores, const IndexTensor& l
   Tape<T>& t = scores.tape(kOp);
   t.check(scores, kOp);
   const Tensor<T>& s = t.value(scores);
-  const auto [dims, divisor] = check_softmax(kOp, s, labels, reduction, weights);
+  const auto [dims, divisor] = detail::check_softmax_inputs(kOp, s, labels, reduction, weights);
 
   Tensor<T> m = Tensor<T>::from_shape({dims.rows, std::size_t(1)});
-  for (std::size_t i = 0; i < dims.rows; ++i) m(i, 0) = row_max(s.data() + i * dims.classes, dims.classes);
+  for (std::size_t i = 0; i < dims.rows; ++i) m(i, 0) = softmax_rows::row_max(s.data() + i * dims.classes, dims.classes);
   IndexTensor column = labels;
   column.reshape({dims.rows, std::size_t(1)});
 
@@ -179,7 +136,9 @@ Var<T> softmax_cross_entropy_composed(const Var<T>& scores, const IndexTensor& l
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                                                      \
-  template Var<T> softmax_cross_entropy(const Var<T>&, const IndexTensor&, Reduction, const Tensor<T>*); \
+  template Var<T> softmax_cross_entropy(const Var<T>&, const IndexTensor&, Reduction, const Tensor<T>*,   \
+                                        SoftmaxKernel);                                               \
+  template SoftmaxKernel softmax_kernel_for<T>(std::size_t, SoftmaxKernel);                          \
   template Var<T> softmax_cross_entropy_composed(const Var<T>&, const IndexTensor&, Reduction,       \
                                                  const Tensor<T>*);
 TAPEGRAD_INSTANTIATE(float)

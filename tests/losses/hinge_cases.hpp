@@ -1,8 +1,8 @@
 #pragma once
 // Shorthands shared by the hinge tests: the two kinds and options in one call
 // (seeded labels: testing::random_labels in support/support.hpp).
-#include "core/tensor.hpp"
-#include "losses/hinge.hpp"
+#include <tapegrad/core/tensor.hpp>
+#include <tapegrad/losses/hinge.hpp>
 
 namespace tapegrad::testing {
 

@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <limits>
 
-#include "core/tensor.hpp"
-#include "losses/hinge.hpp"
+#include <tapegrad/core/tensor.hpp>
+#include <tapegrad/losses/hinge.hpp>
 
 namespace tapegrad::testing::reference {
 

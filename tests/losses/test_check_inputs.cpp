@@ -6,8 +6,8 @@
 
 #include <limits>
 
-#include "losses/check_inputs.hpp"
-#include "losses/hinge.hpp"
+#include <tapegrad/losses/check_inputs.hpp>
+#include <tapegrad/losses/hinge.hpp>
 #include "support/support.hpp"
 
 namespace tapegrad {

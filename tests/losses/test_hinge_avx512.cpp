@@ -1,9 +1,11 @@
-// The fused hinge's float kernels (losses/hinge_avx512.hpp on AVX-512 machines):
-// rows of at most 16 classes in one vector, the Weston–Watkins p = 1 forward that
-// saves one violation bit per score for the backward, and the Crammer–Singer
-// forward that saves where each row's maximum is (losses/hinge_rows.hpp). The tests hold on any
-// machine (elsewhere the same shapes take the portable row loops); the widths
-// cover one vector, several 16-column chunks with tails, and 64-bit mask words.
+// The fused hinge's AVX-512 float kernels (losses/hinge_avx512.hpp): small_avx512
+// (rows of at most 16 classes in one vector) and ww_bits_avx512 (the Weston–Watkins
+// p = 1 forward that saves one violation bit per score for the backward), exactly
+// against the reference; then the float paths multiclass_hinge picks by itself
+// (these kernels and cs_argmax) on random data, bad input after push, a second
+// backward, and no allocation once warm. Elsewhere than AVX-512 the same shapes take
+// the portable kernels and the tests still hold; the widths cover one vector,
+// several 16-column chunks with tails, and 64-bit mask words.
 #include <gmock/gmock.h>
 
 #include <algorithm>
@@ -11,8 +13,9 @@
 #include <limits>
 #include <random>
 
-#include "losses/hinge.hpp"
+#include <tapegrad/losses/hinge.hpp>
 #include "losses/hinge_cases.hpp"
+#include "losses/hinge_exactness.hpp"
 #include "losses/reference.hpp"
 #include "support/alloc_counter.hpp"
 #include "support/support.hpp"
@@ -31,43 +34,27 @@ using testing::WW;
 
 constexpr std::size_t kWidths[] = {1, 2, 3, 10, 15, 16, 17, 31, 32, 33, 40, 63, 64, 65, 100, 129};
 
-// Integer scores put many margins exactly on the kink and tie many rows, and every
-// value stays exact in float: the losses and gradients must equal the double
-// reference exactly. Labels sit on the first and last class and on the edges of
-// the 16-column chunks and 64-bit mask words.
-TEST(HingeAvx512, FloatRowsMatchTheReferenceExactlyAtKinksAndTies) {
-  const std::size_t n = 37;
-  for (std::size_t c : kWidths) {
-    std::mt19937_64 rng(100 + c);
-    Tensor<float> s = Tensor<float>::from_shape({n, c});
-    for (auto& v : s) v = static_cast<float>(static_cast<int>(rng() % 5) - 2);
-    IndexTensor y = random_labels(n, c, 200 + c);
-    y(0) = 0;
-    y(1) = static_cast<std::int64_t>(c - 1);
-    for (std::size_t k = 0; k < 5; ++k) y(2 + k) = static_cast<std::int64_t>(std::min<std::size_t>(c - 1, 15 + k * 16 + k % 2));
-    const Tensor<double> sd = xt::cast<double>(s);
-    for (HingeKind kind : {WW, CS})
-      for (int p : {1, 2})
-        for (Reduction red : {Reduction::sum, Reduction::mean, Reduction::none}) {
-          const HingeOptions o = opts(kind, p, red);
-          const auto ref = testing::reference::hinge(sd, y, o);
-          Parameter<float> param(s);
-          Tape<float> t;
-          const Var<float> v = multiclass_hinge(t.watch(param), y, o);
-          if (red == Reduction::none) {
-            EXPECT_EQ(Tensor<double>(xt::cast<double>(t.value(v))), ref.rows) << "C " << c;
-            t.backward(v, xt::ones<float>({n}));
-          } else {
-            EXPECT_FLOAT_EQ(t.value(v)(), static_cast<float>(ref.total)) << "C " << c;  // already reduced
-            t.backward(v);
-          }
-          // mean scales by 1/37, not exact in float: float rounding of up to 128 terms
-          EXPECT_TRUE(all_close(Tensor<double>(xt::cast<double>(param.grad)), ref.grad, 1e-6, 1e-6))
-              << "C " << c << " kind " << int(kind) << " p " << p << " red " << int(red);
-          if (red == Reduction::sum && kind == WW)  // integer gradients (CS splits ties in thirds): exact
-            EXPECT_EQ(Tensor<double>(xt::cast<double>(param.grad)), ref.grad) << "C " << c;
-        }
-  }
+#if defined(__AVX512F__)
+constexpr bool kAvx512 = true;
+#else
+constexpr bool kAvx512 = false;  // the kernels cannot be forced: the exactness tests run nothing
+#endif
+
+// Forced through multiclass_hinge, each kernel gives the reference op's values and
+// gradients exactly at every width it runs for and every option
+// (tests/losses/hinge_exactness.hpp): small_avx512 for C = 1..16 (2 kinds × 2 p × 2
+// margins × 3 reductions × weights × accumulating = 96 settings per width),
+// ww_bits_avx512 for C = 1..129 (Weston–Watkins, p = 1: 24 per width).
+TEST(HingeAvx512, SmallRowsEqualTheReferenceExactly) {
+  EXPECT_EQ(testing::expect_kernel_matches_reference<float>(HingeKernel::small_avx512), kAvx512 ? 16u * 96 : 0u);
+}
+TEST(HingeAvx512, ViolationBitsEqualTheReferenceExactly) {
+  EXPECT_EQ(testing::expect_kernel_matches_reference<float>(HingeKernel::ww_bits_avx512), kAvx512 ? 129u * 24 : 0u);
+}
+
+TEST(HingeAvx512, KernelsTakeTheReferencesSideOfEveryKink) {
+  EXPECT_EQ(testing::expect_same_sides_of_kinks<float>(HingeKernel::small_avx512), kAvx512 ? 16u * 6 : 0u);
+  EXPECT_EQ(testing::expect_same_sides_of_kinks<float>(HingeKernel::ww_bits_avx512), kAvx512 ? 129u * 3 : 0u);
 }
 
 TEST(HingeAvx512, FloatRowsRandomAndAccumulating) {

@@ -6,8 +6,8 @@
 #include <cmath>
 #include <random>
 
-#include "core/compare.hpp"
-#include "losses/hinge.hpp"
+#include <tapegrad/core/compare.hpp>
+#include <tapegrad/losses/hinge.hpp>
 #include "losses/hinge_cases.hpp"
 #include "losses/reference.hpp"
 #include "support/support.hpp"

@@ -1,23 +1,19 @@
-// The fused multiclass hinge: hand-computed values and gradients (cs231n's and
-// PyTorch's examples), the kink and tie conventions, gradcheck away from kinks,
-// buffer reuse, and every error.
+// The fused multiclass hinge through its public API: hand-computed values and
+// gradients (cs231n's examples), the kink and tie conventions, gradcheck away from
+// kinks, saved state and buffer reuse. (Each kernel against the reference:
+// test_hinge_rows.cpp, test_hinge_avx512.cpp; errors: test_check_inputs.cpp.)
 #include <gmock/gmock.h>
-
-#include <atomic>
-#include <cerrno>
-#include <cstdlib>
-#include <new>
 
 #include <cmath>
 #include <limits>
 #include <random>
 
-#include "losses/hinge.hpp"
+#include <tapegrad/losses/hinge.hpp>
 #include "losses/hinge_cases.hpp"
 #include "losses/reference.hpp"
-#include "support/support.hpp"
-
+#include <tapegrad/losses/hinge_kernels.hpp>
 #include "support/alloc_counter.hpp"
+#include "support/support.hpp"
 
 namespace tapegrad {
 namespace {
@@ -82,14 +78,6 @@ TEST(HingeFused, Cs231nMeanGradientIsDividedByN) {
   EXPECT_TRUE(all_close(o.grad, expected));
 }
 
-TEST(HingeFused, PyTorchMultiMarginLossIsWestonWatkinsMeanOverC) {
-  // PyTorch's documented example: MultiMarginLoss()([[0.1, 0.2, 0.4, 0.8]], [3]) = 0.3250
-  const Tensor<double> x = {{0.1, 0.2, 0.4, 0.8}};
-  const double ww = run(x, IndexTensor{3}, opts(WW)).value();
-  EXPECT_NEAR(ww, 1.3, 1e-12);
-  EXPECT_NEAR(ww / 4, 0.325, 1e-12);
-}
-
 TEST(HingeFused, CrammerSingerHandValues) {
   // cat: max wrong 5.1 → 2.9; car: 2.0 − 4.9 + 1 < 0 → 0; frog: max(2.2, 2.5) + 3.1 + 1 = 6.6
   const Out o = run(kScores, kLabels, opts(CS, 1, Reduction::none));
@@ -132,13 +120,6 @@ TEST(HingeFused, WeightsScaleEachRowByItsTrueClassWeightAndMeanDividesByN) {
   EXPECT_TRUE(all_close(none.grad, Tensor<double>{{-1, 1, 0}, {0, 0, 0}, {0.5, 0.5, -1}}));
   // as PyTorch's MultiMarginLoss(weight=w): the mean divides by N, not by Σ w[y_i]
   EXPECT_NEAR(run(kScores, kLabels, opts(WW), &w).value(), (2.9 + 6.45) / 3, 1e-12);
-}
-
-TEST(HingeFused, MarginParameter) {
-  // cs231n notes: s = [13, −7, 11], y = 0, Δ = 10 → max(0, −7 − 13 + 10) + max(0, 11 − 13 + 10) = 8
-  const Out o = run(Tensor<double>{{13, -7, 11}}, IndexTensor{0}, opts(WW, 1, Reduction::sum, 10.0));
-  EXPECT_EQ(o.value(), 8.0);
-  EXPECT_TRUE(all_close(o.grad, Tensor<double>{{-1, 0, 1}}, 0, 0));
 }
 
 TEST(HingeFused, ReductionNoneTakesAPerRowSeed) {
@@ -241,27 +222,30 @@ TEST(HingeFused, FloatAgreesWithDouble) {
     }
 }
 
-TEST(HingeFused, ReusesRecordBuffersAfterClear) {
-  // labels live in record.index, weights in record.aux: assigned, so a second
-  // step of the same shape writes into the first step's buffers
+TEST(HingeFused, SavesItsKernelAndReusesRecordBuffersAfterClear) {
+  // labels and weights are kept in the record's named buffers: a second step of the
+  // same shape writes into the first step's allocations
   const Tensor<double> w = {1.0, 2.0, 0.5};
   Parameter<double> p(kScores);
   Tape<double> t;
-  const std::int64_t* index_data = nullptr;
-  const double* aux_data = nullptr;
+  const std::int64_t* labels_data = nullptr;
+  const double* weights_data = nullptr;
   for (int step = 0; step < 3; ++step) {
     t.clear();
-    const Var<double> v = multiclass_hinge(t.watch(p), kLabels, opts(WW), &w);
+    const Var<double> v = multiclass_hinge(t.watch(p), kLabels, opts(CS), &w);
     t.backward(v);
     const Record<double>& r = t.record(v.id());
-    EXPECT_EQ(r.index, kLabels);
-    EXPECT_EQ(r.aux, w);
+    const auto& sv = r.saved<hinge_impl::Saved<double>>();
+    EXPECT_EQ(sv.kernel, HingeKernel::cs_argmax);
+    EXPECT_EQ(r.buffer(sv.labels), kLabels);
+    EXPECT_EQ(r.buffer(sv.weights), w);
+    EXPECT_EQ(r.buffer(sv.bits).size(), 2 * 3u);  // first maximum and tie count per row
     if (step > 0) {
-      EXPECT_EQ(r.index.data(), index_data);
-      EXPECT_EQ(r.aux.data(), aux_data);
+      EXPECT_EQ(r.buffer(sv.labels).data(), labels_data);
+      EXPECT_EQ(r.buffer(sv.weights).data(), weights_data);
     }
-    index_data = r.index.data();
-    aux_data = r.aux.data();
+    labels_data = r.buffer(sv.labels).data();
+    weights_data = r.buffer(sv.weights).data();
   }
 }
 
@@ -272,7 +256,7 @@ TEST(HingeFused, NoGradSavesNothingAndStillComputes) {
   const Var<double> v = multiclass_hinge(t.watch(p), kLabels, opts(WW));
   EXPECT_NEAR(t.value(v)(), 15.8 / 3, 1e-12);
   EXPECT_FALSE(t.record(v.id()).requires_grad);
-  EXPECT_EQ(t.record(v.id()).index.dimension(), 0u);  // never assigned
+  EXPECT_FALSE(t.record(v.id()).has_saved());
 }
 
 TEST(HingeFused, EmptyBatchAndSingleClass) {
