@@ -9,6 +9,7 @@
 #include <tapegrad/losses/check_inputs.hpp>
 #include <tapegrad/losses/hinge.hpp>
 #include <tapegrad/losses/hinge_avx512.hpp>
+#include <tapegrad/losses/hinge_cs_argmax.hpp>
 #include <tapegrad/losses/hinge_kernels.hpp>
 #include <tapegrad/losses/hinge_rows.hpp>
 
@@ -34,7 +35,7 @@ bool forward(HingeKernel kernel, const Problem<T>& pr, T* out, std::uint64_t* bi
   switch (kernel) {
     case HingeKernel::reference: total = hinge_impl::reference_forward(pr, out); return true;
     case HingeKernel::rows: return hinge_rows::rows_forward(pr, out, total);
-    case HingeKernel::cs_argmax: return hinge_rows::cs_argmax_forward(pr, out, bits, total);
+    case HingeKernel::cs_argmax: return hinge_cs_argmax::forward(pr, out, bits, total);
     case HingeKernel::small_avx512:
 #if defined(__AVX512F__)
       if constexpr (std::is_same_v<T, float>) return hinge_avx512::small_forward(pr, out, total);
@@ -57,7 +58,7 @@ void backward(HingeKernel kernel, const Problem<T>& pr, const Upstream<T>& u, co
   switch (kernel) {
     case HingeKernel::reference: return hinge_impl::reference_backward(pr, u, fresh, g);
     case HingeKernel::rows: return hinge_rows::rows_backward(pr, u, fresh, g);
-    case HingeKernel::cs_argmax: return hinge_rows::cs_argmax_backward(pr, u, bits, fresh, g);
+    case HingeKernel::cs_argmax: return hinge_cs_argmax::backward(pr, u, bits, fresh, g);
     case HingeKernel::small_avx512:
 #if defined(__AVX512F__)
       if constexpr (std::is_same_v<T, float>) return hinge_avx512::small_backward(pr, u, fresh, g);

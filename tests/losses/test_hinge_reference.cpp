@@ -13,6 +13,7 @@
 #include "losses/hinge_cases.hpp"
 #include "losses/hinge_exactness.hpp"
 #include "losses/reference.hpp"
+#include "support/alloc_counter.hpp"
 #include "support/support.hpp"
 
 namespace tapegrad {
@@ -229,6 +230,21 @@ TEST(HingeReference, IgnoresTheKernelOptionAndSavesNothingUnderNoGrad) {
   const Var<double> v = multiclass_hinge_reference(t.watch(p), kLabels, opts(CS));
   EXPECT_NEAR(t.value(v)(), (2.9 + 6.6) / 3, 1e-12);
   EXPECT_FALSE(t.record(v.id()).has_saved());
+}
+
+TEST(HingeReference, SteadyStateStepAllocatesNothing) {
+  const Tensor<double> s = random_tensor({64, 40}, 3);
+  const IndexTensor y = random_labels(64, 40, 4);
+  const Tensor<double> w = random_tensor({40}, 5, 0.5, 2.0);
+  for (HingeKind kind : {WW, CS}) {
+    Parameter<double> p(s);
+    Tape<double> t;
+    const auto step = [&] {
+      t.backward(multiclass_hinge_reference(t.watch(p), y, opts(kind, 2), &w));
+      t.clear();
+    };
+    EXPECT_EQ(testing::allocations_after_warmup(g_allocations, g_counting, step, 2, 3), 0) << int(kind);
+  }
 }
 
 std::string reference_error(const Tensor<double>& s, const IndexTensor& y, const HingeOptions& o = {},
