@@ -16,7 +16,7 @@
 
 namespace tapegrad {
 
-// ---- line charts ----
+// ---- line charts (io/plot.cpp) ----
 
 // One curve; points with a non-finite x or y break the line there.
 struct Series {
@@ -61,7 +61,7 @@ ChartFrame chart_frame(const std::vector<Series>& series, const LineChartOptions
 // in the corner of the plot area that hides the least of the curves.
 Image line_chart(const std::vector<Series>& series, const LineChartOptions& options = {});
 
-// ---- image grids ----
+// ---- image grids (io/plot_grid.cpp) ----
 
 enum class Colormap {
   gray,       // each tile's min -> black, max -> white
