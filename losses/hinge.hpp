@@ -24,7 +24,8 @@
 //   multiclass_hinge_reference the fused op as plain loops: check, forward, and a
 //                              backward that mirrors it (losses/hinge_reference.cpp);
 //   multiclass_hinge           the same op on fast kernels (losses/hinge_rows.hpp,
-//                              losses/hinge_avx512.hpp), picked by hinge_kernel_for
+//                              losses/hinge_cs_argmax.hpp, losses/hinge_avx512.hpp),
+//                              picked by hinge_kernel_for
 //                              (losses/hinge_dispatch.cpp), each verified exactly
 //                              against the reference.
 #include <cstddef>

@@ -1,6 +1,7 @@
 // Which kernel multiclass_hinge runs: the one place that knows. Every kernel
 // computes the reference's values and gradients exactly (tests/losses/
-// test_hinge_kernels.cpp); they differ in speed and in what they save.
+// test_hinge_rows.cpp, test_hinge_cs_argmax.cpp, test_hinge_avx512.cpp); they differ
+// in speed and in what they save.
 //
 //   scores  ISA       classes  kind, p          kernel           saves for backward
 //   float   AVX-512   1..16    any              small_avx512     nothing (recomputes)

@@ -111,9 +111,10 @@ TEST(CheckInputs, NonFiniteScoreFoundInTheVectorBodyAndTheTail) {
   EXPECT_NO_THROW(detail::check_class_inputs<float>("loss", big, IndexTensor{0, 1}, nullptr));
 }
 
-// Float, no weights, reduced: the forward itself checks labels and finiteness in
-// its one pass (C ≤ 16: the AVX-512 row kernel; C = 40: the segment loops), and
-// on bad input the full check gives the same messages, before anything is pushed.
+// The kernel's forward itself checks labels and finiteness in its one pass (float,
+// C ≤ 16: small_avx512; C = 40: ww_bits_avx512, cs_argmax or rows, as dispatched),
+// and on bad input the op takes its record back and the full check gives the same
+// messages: the tape is left as it was.
 TEST(HingeFusedErrors, SinglePassForwardReportsTheSameErrors) {
   for (std::size_t c : {std::size_t(3), std::size_t(10), std::size_t(16), std::size_t(40)})
     for (HingeKind kind : {HingeKind::weston_watkins, HingeKind::crammer_singer})
