@@ -20,7 +20,7 @@ struct Case {
 
 std::vector<Case> cases() {
   using V = const Var<double>&;
-  const IndexTensor index = {{0}, {1}};
+  const IndexTensor index = testing::nested<std::int64_t, 2>({{0}, {1}});
   const IndexTensor labels = {0, 1};
   return {
       {"relu", [](V x) { relu(x); }},
