@@ -16,9 +16,14 @@ set(TAPEGRAD_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
 
 # The installed target: headers under <prefix>/include, and the same -include of
 # <tapegrad/core/version.hpp> (the ABI pin) as in the build tree.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDEDIR}")
+  set(_tapegrad_installed_includedir "${CMAKE_INSTALL_INCLUDEDIR}")
+else()
+  set(_tapegrad_installed_includedir "$<INSTALL_PREFIX>/${CMAKE_INSTALL_INCLUDEDIR}")
+endif()
 target_include_directories(tapegrad PUBLIC $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_compile_options(tapegrad PUBLIC
-  "$<INSTALL_INTERFACE:$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include $<INSTALL_PREFIX>/${CMAKE_INSTALL_INCLUDEDIR}/tapegrad/core/version.hpp>>")
+  "$<INSTALL_INTERFACE:$<$<COMPILE_LANGUAGE:CXX>:SHELL:-include ${_tapegrad_installed_includedir}/tapegrad/core/version.hpp>>")
 
 install(TARGETS tapegrad EXPORT tapegradTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -226,11 +231,12 @@ function(_tapegrad_write_package_files)
                           "cmake/TapegradPackaging.cmake before using them")
     endif()
     _tapegrad_describe("${_item}")
-    list(APPEND cmake_lines ${_cmake})
     list(APPEND deb ${_deb})
     # A static library's users link its dependencies themselves: all are public then.
+    # A shared library's private dependencies are its own business.
     list(FIND _public "${_item}" _is_public)
     if(_is_public GREATER -1 OR NOT BUILD_SHARED_LIBS)
+      list(APPEND cmake_lines ${_cmake})
       list(APPEND pc_public ${_pc})
     else()
       list(APPEND pc_private ${_pc})
@@ -242,6 +248,10 @@ function(_tapegrad_write_package_files)
   list(REMOVE_DUPLICATES pc_private)
   list(JOIN pc_public ", " TAPEGRAD_PC_REQUIRES)
   list(JOIN pc_private ", " TAPEGRAD_PC_REQUIRES_PRIVATE)
+  set(TAPEGRAD_PC_REQUIRES_PRIVATE_LINE "")
+  if(TAPEGRAD_PC_REQUIRES_PRIVATE)
+    set(TAPEGRAD_PC_REQUIRES_PRIVATE_LINE "Requires.private: ${TAPEGRAD_PC_REQUIRES_PRIVATE}\n")
+  endif()
 
   configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/tapegradConfig.cmake.in
                                 ${PROJECT_BINARY_DIR}/tapegradConfig.cmake
