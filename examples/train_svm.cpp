@@ -101,9 +101,9 @@ int run(const Settings& s) {
   Parameter<float> b(Tensor<float>(xt::zeros<float>({c})), "b");
   SGDOptions so;
   so.lr = s.lr;
-  so.momentum = s.momentum;  // no weight_decay: it would decay b too; L2 on W is added below
-  SGD<float> opt({&w, &b}, so);
-  const auto reg = static_cast<float>(s.reg);
+  so.momentum = s.momentum;
+  // (reg/2)·|W|² adds reg·W to W's gradient: SGD's weight decay, in W's group alone.
+  SGD<float> opt({{{&w}, GroupOptions().weight_decay(s.reg)}, {&b}}, so);
 
   examples::TrainingModel model;
   model.params = {&w, &b};
@@ -112,10 +112,6 @@ int run(const Settings& s) {
   // The batch is borrowed, not copied: it stays put until the step is done.
   model.batch_scores = [&](Tape<float>& t, const Tensor<float>& x) { return model.scores(t, t.borrow(x)); };
   model.extra_loss = [&] { return l2_term(w, s.reg); };
-  // (reg/2)·|W|² adds reg·W to W's gradient: what SGD's weight decay computes, on W alone.
-  model.before_step = [&](double) {
-    if (reg != 0) xt::noalias(w.grad) += reg * w.value;
-  };
   if (!training.train(model)) return 0;
 
   const examples::WeightImages templates{"templates", &w.value, c, examples::fashion_mnist_classes(),

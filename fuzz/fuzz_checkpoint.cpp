@@ -47,15 +47,29 @@ void round_trip(const Checkpoint<T>& c, const std::uint8_t* data, std::size_t si
       for (Parameter<T>* p : params)
         if (p->name == name) ops.push_back(p);
     if (ops.size() != c.optimizer_params.size()) return;  // names the loader will reject
+    // The groups the checkpoint says; an SGD group has momentum when a state
+    // tensor belongs to one of its parameters.
+    std::vector<ParamGroup<T>> groups;
+    std::size_t begin = 0;
+    for (std::size_t size : c.optimizer.group_sizes) {
+      GroupOptions o;
+      if (c.optimizer_name == "SGD") {
+        bool momentum = false;
+        for (std::size_t i = begin; i < begin + size; ++i)
+          for (const NamedTensor<T>& t : c.optimizer.tensors)
+            momentum = momentum || t.name == "momentum_buffer." + std::to_string(i);
+        o.momentum(momentum ? 0.9 : 0);
+      }
+      groups.push_back({std::vector<Parameter<T>*>(ops.begin() + begin, ops.begin() + begin + size), o});
+      begin += size;
+    }
     try {
       if (c.optimizer_name == "SGD") {
-        SGDOptions o;
-        o.momentum = c.optimizer.tensors.empty() ? 0 : 0.9;
-        opt = std::make_unique<SGD<T>>(ops, o);
+        opt = std::make_unique<SGD<T>>(ParamGroups<T>(groups), SGDOptions{});
       } else if (c.optimizer_name == "Adam") {
-        opt = std::make_unique<Adam<T>>(ops, AdamOptions{});
+        opt = std::make_unique<Adam<T>>(ParamGroups<T>(groups), AdamOptions{});
       } else if (c.optimizer_name == "AdamW") {
-        opt = std::make_unique<AdamW<T>>(ops);
+        opt = std::make_unique<AdamW<T>>(ParamGroups<T>(groups));
       } else {
         return;
       }
@@ -69,7 +83,12 @@ void round_trip(const Checkpoint<T>& c, const std::uint8_t* data, std::size_t si
   } catch (const Error&) {
     for (Parameter<T>* p : params)
       if (!same<T>(p->value, Tensor<T>(xt::zeros<T>(p->value.shape())))) std::abort();  // partial load
-    if (opt && (opt->steps() != before.steps || opt->lr() != before.lr)) std::abort();
+    if (opt) {
+      const OptimizerState<T> after = opt->state();
+      if (after.steps != before.steps || after.lr != before.lr) std::abort();
+      for (std::size_t k = 0; k < after.tensors.size(); ++k)
+        if (!same<T>(after.tensors[k].value, before.tensors[k].value)) std::abort();
+    }
     return;
   }
   const std::string again = encode_checkpoint<T>(params, opt.get(), c.meta);

@@ -44,6 +44,17 @@ std::uint32_t entries_checksum(const std::vector<NpzEntry>& es) {
   return c;
 }
 
+// "2 parameter groups (2 + 2 parameters)", "1 parameter group (3 parameters)".
+std::string groups_str(const std::vector<std::size_t>& sizes) {
+  std::string s = std::to_string(sizes.size()) + (sizes.size() == 1 ? " parameter group (" : " parameter groups (");
+  std::size_t total = 0;
+  for (std::size_t g = 0; g < sizes.size(); ++g) {
+    s += (g ? " + " : "") + std::to_string(sizes[g]);
+    total += sizes[g];
+  }
+  return s + (total == 1 && sizes.size() == 1 ? " parameter)" : " parameters)");
+}
+
 template <class V>
 V scalar_of(const NpyArray& a) {
   V v;
@@ -75,6 +86,7 @@ std::string encode(const std::vector<Parameter<T>*>& params, const Optimizer<T>*
     if (p.value.dimension() > kNpzMaxRank) fail(where, "parameter '", p.name, "' has rank above ", kNpzMaxRank);
     es.push_back(entry("param/" + p.name, to_npy(p.value)));
   }
+  bool grouped = false;
   if (opt) {
     std::string names;
     for (std::size_t i = 0; i < opt->params().size(); ++i) {
@@ -82,13 +94,20 @@ std::string encode(const std::vector<Parameter<T>*>& params, const Optimizer<T>*
       names += (i ? "\n" : "") + opt->params()[i]->name;
     }
     const OptimizerState<T> s = opt->state();
+    const std::size_t groups = s.group_sizes.size();
     es.push_back(entry("optim/name", text_array(opt->name())));
     es.push_back(entry("optim/params", text_array(names)));
+    if (groups > 1) {
+      std::vector<std::int64_t> sizes(s.group_sizes.begin(), s.group_sizes.end());
+      es.push_back(entry("optim/groups", raw_array("<i8", {groups}, sizes.data(), 8 * groups)));
+    }
     es.push_back(entry("optim/steps", raw_array("<i8", {}, &s.steps, 8)));
-    es.push_back(entry("optim/lr", raw_array("<f8", {}, &s.lr, 8)));
+    es.push_back(entry("optim/lr", groups > 1 ? raw_array("<f8", {groups}, s.lr.data(), 8 * groups)
+                                              : raw_array("<f8", {}, s.lr.data(), 8)));
     for (const NamedTensor<T>& t : s.tensors) es.push_back(entry("optim/state/" + t.name, to_npy(t.value)));
+    grouped = groups > 1;
   }
-  const std::int64_t version = meta.series.empty() ? 1 : 2;  // the oldest that holds it all
+  const std::int64_t version = grouped ? 3 : meta.series.empty() ? 1 : 2;  // the oldest that holds it all
   const std::int64_t header[4] = {kCheckpointMagic, version, static_cast<std::int64_t>(es.size()), entries_checksum(es)};
   es[0] = entry("__tapegrad__", raw_array("<i8", {4}, header, sizeof header));
   return zip_npz(es, where);
@@ -183,8 +202,35 @@ Checkpoint<T> decode(const char* bytes, std::size_t size, const std::string& whe
       check_name(where, "optimizer parameter " + std::to_string(c.optimizer_params.size() - 1),
                  c.optimizer_params.back());
     }
+    if (header[1] == 3) {  // two or more groups: their sizes, then a rate for each
+      const NpyArray g = r.take("optim/groups", "<i8", 1);
+      const std::size_t count = g.shape[0];
+      if (count < 2)
+        fail(where, "a version 3 checkpoint with ", count, " parameter group", count == 1 ? "" : "s",
+             " (one group is saved as version 1 or 2)");
+      std::size_t total = 0;
+      for (std::size_t k = 0; k < count; ++k) {
+        std::int64_t n;
+        std::memcpy(&n, g.data.data() + 8 * k, 8);
+        if (n < 0) fail(where, "parameter group ", k, " has ", n, " parameters");
+        if (static_cast<std::uint64_t>(n) > c.optimizer_params.size() - total)
+          fail(where, "the parameter groups hold more than the optimizer's ", c.optimizer_params.size(), " parameters");
+        total += static_cast<std::size_t>(n);
+        c.optimizer.group_sizes.push_back(static_cast<std::size_t>(n));
+      }
+      if (total != c.optimizer_params.size())
+        fail(where, "the parameter groups hold ", total, " parameters but the optimizer has ",
+             c.optimizer_params.size());
+    } else {
+      c.optimizer.group_sizes = {c.optimizer_params.size()};
+    }
     c.optimizer.steps = scalar_of<std::int64_t>(r.take("optim/steps", "<i8", 0));
-    c.optimizer.lr = scalar_of<double>(r.take("optim/lr", "<f8", 0));
+    const std::size_t groups = c.optimizer.group_sizes.size();
+    const NpyArray lr = r.take("optim/lr", "<f8", header[1] == 3 ? 1 : 0);
+    if (header[1] == 3 && lr.shape[0] != groups)
+      fail(where, "entry 'optim/lr' holds ", lr.shape[0], " learning rates for ", groups, " parameter groups");
+    c.optimizer.lr.resize(groups);
+    std::memcpy(c.optimizer.lr.data(), lr.data.data(), 8 * groups);
     while (r.at("optim/state/")) {
       NamedTensor<T> t{r.name().substr(12), {}};
       check_name(where, "optimizer state", t.name);
@@ -195,6 +241,8 @@ Checkpoint<T> decode(const char* bytes, std::size_t size, const std::string& whe
     }
   }
   if (!r.done()) fail(where, "unexpected entry '", escaped(r.name()), "'");
+  if (header[1] == 3 && !c.has_optimizer)  // save_checkpoint writes version 3 for groups only
+    fail(where, "a version 3 checkpoint without optimizer parameter groups");
   return c;
 }
 
@@ -248,6 +296,13 @@ void apply_checkpoint(const Checkpoint<T>& c, const std::vector<Parameter<T>*>& 
     if (!c.has_optimizer) fail(where, "holds no optimizer state (it was saved without an optimizer)");
     if (c.optimizer_name != opt->name())
       fail(where, "the optimizer state is ", escaped(c.optimizer_name), "'s, but the optimizer is ", opt->name());
+    const std::vector<std::size_t>& saved = c.optimizer.group_sizes;
+    std::vector<std::size_t> here;
+    for (std::size_t g = 0; g < opt->num_groups(); ++g) here.push_back(opt->group_size(g));
+    // One group each: the names below say which parameter differs.
+    if (saved.size() != here.size() || (saved.size() > 1 && saved != here))
+      fail(where, "the saved ", escaped(c.optimizer_name), " has ", groups_str(saved), ", this one has ",
+           groups_str(here));
     const auto& ps = opt->params();
     for (std::size_t i = 0; i < std::max(ps.size(), c.optimizer_params.size()); ++i)
       if (i >= ps.size() || i >= c.optimizer_params.size() || ps[i]->name != c.optimizer_params[i])
@@ -271,7 +326,10 @@ void apply_checkpoint(const Checkpoint<T>& c, const std::vector<Parameter<T>*>& 
         fail(where, "optimizer state ", k, " is '", c.optimizer.tensors[k].name, "' where save_checkpoint writes '",
              now.tensors[k].name, "' (entries reordered)");
     if (c.optimizer.steps < 0) fail(where, "negative optimizer step count ", c.optimizer.steps);
-    if (!std::isfinite(c.optimizer.lr) || c.optimizer.lr < 0) fail(where, "invalid learning rate ", c.optimizer.lr);
+    for (std::size_t g = 0; g < c.optimizer.lr.size(); ++g)
+      if (!std::isfinite(c.optimizer.lr[g]) || c.optimizer.lr[g] < 0)
+        fail(where, "invalid learning rate ", c.optimizer.lr[g],
+             c.optimizer.lr.size() > 1 ? " of parameter group " + std::to_string(g) : std::string());
     try {
       opt->load_state(c.optimizer);  // validates before it changes anything
     } catch (const Error& e) {

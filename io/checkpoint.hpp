@@ -10,8 +10,10 @@
 //   meta/series/<name>.npy  <f8 (n,): one per CheckpointMeta::series entry, in order
 //   param/<name>.npy        one per parameter, in the order given
 //   optim/name.npy          |u1: "SGD", "Adam", ...        (only with an optimizer)
-//   optim/params.npy        |u1: its parameters' names, '\n'-separated
-//   optim/steps.npy <i8 ()  optim/lr.npy <f8 ()  optim/state/<buffer>.<i>.npy
+//   optim/params.npy        |u1: its parameters' names, '\n'-separated, group after group
+//   optim/groups.npy        <i8 (G,): parameters per group   (only with G >= 2 groups)
+//   optim/steps.npy <i8 ()  optim/lr.npy <f8 () (one group) or <f8 (G,) (each group's)
+//   optim/state/<buffer>.<i>.npy    i: the parameter's index in optim/params
 // The checksum is the CRC-32 of every later entry's name, a NUL and its .npy
 // bytes, in order; each entry's ZIP CRC-32 is checked as well. The container
 // (the ZIP layout, the .npy entries) is io/zip.hpp's; the schema is here.
@@ -23,7 +25,8 @@
 //
 // Loading validates everything first: the ZIP structure byte for byte (it must
 // be exactly what save_checkpoint writes), CRCs, version, checksum, names,
-// dtypes and shapes against the model's parameters and the optimizer's buffers.
+// dtypes and shapes against the model's parameters and the optimizer's groups
+// and buffers.
 // Any problem is a tapegrad::Error "load_checkpoint: <path>: <problem>", and
 // then nothing in the model or the optimizer has changed.
 #include <cstddef>
@@ -37,10 +40,13 @@
 namespace tapegrad {
 
 constexpr std::int64_t kCheckpointMagic = 0x74706772636b7074;  // "tpgrckpt"
-// Format versions: 1 has no series; 2 adds meta/series/. save_checkpoint writes
-// the oldest version that holds the data (1 without series), so a file is
-// readable by every build that understands its contents; this build reads both.
-constexpr std::int64_t kCheckpointVersion = 2;
+// Format versions: 1 has no series; 2 adds meta/series/; 3 adds optim/groups
+// (an optimizer with two or more parameter groups, each with its own lr).
+// save_checkpoint writes the oldest version that holds the data (3 with groups,
+// else 2 with series, else 1), so a file is readable by every build that
+// understands its contents, and a one-group optimizer's file is the same bytes
+// as before groups existed; this build reads all three.
+constexpr std::int64_t kCheckpointVersion = 3;
 
 // A named sequence of numbers kept with the model, e.g. a run's loss per epoch.
 struct CheckpointSeries {
@@ -63,8 +69,8 @@ struct Checkpoint {
   std::vector<NamedTensor<T>> params;  // in saved order, names without "param/"
   bool has_optimizer = false;
   std::string optimizer_name;
-  std::vector<std::string> optimizer_params;  // the optimizer's parameters' names
-  OptimizerState<T> optimizer;                // tensor names without "optim/state/"
+  std::vector<std::string> optimizer_params;  // the optimizer's parameters' names, group after group
+  OptimizerState<T> optimizer;                // group sizes, each group's lr; tensor names without "optim/state/"
 };
 
 // Parameter names must be unique, non-empty, at most 200 characters of
@@ -75,7 +81,9 @@ void save_checkpoint(const std::string& path, const std::vector<Parameter<T>*>& 
 
 // Loads into params (matched by name; every parameter must be present with its
 // shape and dtype, and the checkpoint may hold no others) and, unless null, the
-// optimizer (same type, same parameter names in the same order, same buffers).
+// optimizer (same type, same group sizes, same parameter names in the same
+// order, same buffers; each group's lr and the step count are restored, the
+// other hyperparameters are the optimizer's own).
 // A null optimizer ignores any optimizer state in the file. A non-empty
 // expected_model_name must equal the saved model name. Returns the metadata.
 template <class T>

@@ -110,8 +110,7 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
   std::size_t seen = 0, correct = 0, done = 0;
   batches.start_epoch(static_cast<std::uint64_t>(epoch));
   while (batches.next()) {
-    const double lr = schedule.lr_at(step_++);
-    m.optimizer->set_lr(lr);
+    m.optimizer->apply_schedule(schedule, step_++);
     m.optimizer->zero_grad();
     tape.clear();
     const Var<float> scores = m.batch_scores(tape, batches.x());
@@ -123,7 +122,6 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
     loss_sum += batch_loss * static_cast<double>(rows);
     correct += count_correct(tape.value(scores), batches.y());
     seen += rows;
-    if (m.before_step) m.before_step(lr);
     m.optimizer->step();
     bar_.update(++done, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
                 static_cast<double>(seen) / seconds_since(t0));

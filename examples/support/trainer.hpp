@@ -64,17 +64,17 @@ tapegrad::HingeOptions hinge_options(const TrainSettings& s);
 // linear SVM and an MLP, only the forward pass and the regulariser differ.
 struct TrainingModel {
   std::vector<tapegrad::Parameter<float>*> params;
-  tapegrad::Optimizer<float>* optimizer = nullptr;  // over params: its state is checkpointed
+  // Over params, in any groups: its state is checkpointed, and the schedule sets
+  // every group's lr from the group's initial lr each step.
+  tapegrad::Optimizer<float>* optimizer = nullptr;
   // Scores of a training batch (the tool picks borrowing or copying the batch).
   std::function<Var<float>(Tape<float>&, const Tensor<float>& x)> batch_scores;
   // Scores of evaluation rows already on the tape.
   std::function<Var<float>(Tape<float>&, const Var<float>& x)> scores;
   // Optional: added to each batch's loss in the reported loss, for a term the
-  // tape does not record (train_svm's L2 term, whose gradient it adds itself).
+  // tape does not record (train_svm's L2 term, whose gradient the optimizer's
+  // weight decay adds).
   std::function<double()> extra_loss;
-  // Optional: after backward, before the optimizer's step, given the step's lr:
-  // where a tool edits gradients or parameters (L2 gradient, AdamW's decay).
-  std::function<void(double lr)> before_step;
 };
 
 // The columns of a weight matrix as a grid of images, the picture a tool adds

@@ -88,11 +88,8 @@ Tensor<float> normal_tensor(const Shape& shape, double stddev, std::uint64_t see
 namespace {
 class ConstantLR : public tapegrad::LrSchedule {
  public:
-  explicit ConstantLR(double lr) : lr_(lr) {}
-  double lr_at(std::int64_t) const override { return lr_; }
-
- private:
-  double lr_;
+  explicit ConstantLR(double lr) : LrSchedule("ConstantLR", lr) {}
+  double lr_for(double initial_lr, std::int64_t) const override { return initial_lr; }
 };
 }  // namespace
 

@@ -75,7 +75,8 @@ int set_blas_threads(int n);
 // transform, so runs are identical across standard libraries.
 Tensor<float> normal_tensor(const Shape& shape, double stddev, std::uint64_t seed);
 
-// lr(t) for step t of `total_steps`: "cosine" (to 0 at the end), "step" (× gamma
+// lr(t) for step t of `total_steps` (lr_at from `lr`; Optimizer::apply_schedule
+// from each group's own initial lr): "cosine" (to 0 at the end), "step" (× gamma
 // every step_size steps) or "constant".
 std::unique_ptr<tapegrad::LrSchedule> make_schedule(const std::string& kind, double lr, std::int64_t total_steps,
                                                     std::int64_t step_size, double gamma);

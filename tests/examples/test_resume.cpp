@@ -56,7 +56,8 @@ void expect_same_training(const Checkpoint<float>& a, const Checkpoint<float>& b
   }
   EXPECT_EQ(a.optimizer_name, b.optimizer_name);
   EXPECT_EQ(a.optimizer.steps, b.optimizer.steps);
-  EXPECT_EQ(a.optimizer.lr, b.optimizer.lr);
+  EXPECT_EQ(a.optimizer.group_sizes, b.optimizer.group_sizes);
+  EXPECT_EQ(a.optimizer.lr, b.optimizer.lr);  // every group's
   ASSERT_EQ(a.optimizer.tensors.size(), b.optimizer.tensors.size());
   for (std::size_t k = 0; k < a.optimizer.tensors.size(); ++k)
     EXPECT_TRUE(same_bits(a.optimizer.tensors[k].value, b.optimizer.tensors[k].value))
@@ -109,6 +110,11 @@ TEST_F(Resume, SvmInterruptedTwiceEndsBitIdentical) {
   const Checkpoint<float> a = checkpoint("straight.npz"), b = checkpoint("cut.npz");
   EXPECT_EQ(a.meta.epoch, 3);
   EXPECT_EQ(a.optimizer.steps, 36);
+  // SGD in two groups: W with weight decay (the L2 term), b without.
+  EXPECT_EQ(a.optimizer_name, "SGD");
+  EXPECT_EQ(a.optimizer_params, (std::vector<std::string>{"W", "b"}));
+  EXPECT_EQ(a.optimizer.group_sizes, (std::vector<std::size_t>{1, 1}));
+  EXPECT_EQ(a.optimizer.lr.size(), 2u);
   expect_same_training(a, b);
   // The history carried over: epoch 1's time is the one the first run measured.
   EXPECT_EQ(b.meta.series.back().name, "epoch_seconds");
@@ -125,8 +131,11 @@ TEST_F(Resume, MlpInterruptedEndsBitIdentical) {
   EXPECT_EQ(checkpoint("cut.npz").meta.epoch, 1);
   ok(kMlp, with(args, {"--checkpoint", "cut.npz", "--report", "cut.json", "--resume"}));
   const Checkpoint<float> a = checkpoint("straight.npz"), b = checkpoint("cut.npz");
-  EXPECT_EQ(a.optimizer_name, "Adam");
-  EXPECT_EQ(a.optimizer.tensors.size(), 8u);  // m and v of W1, b1, W2, b2
+  // AdamW in two groups: the weights with decoupled decay, the biases without.
+  EXPECT_EQ(a.optimizer_name, "AdamW");
+  EXPECT_EQ(a.optimizer_params, (std::vector<std::string>{"W1", "W2", "b1", "b2"}));
+  EXPECT_EQ(a.optimizer.group_sizes, (std::vector<std::size_t>{2, 2}));
+  EXPECT_EQ(a.optimizer.tensors.size(), 8u);  // m and v of W1, W2, b1, b2
   EXPECT_EQ(a.params[0].value.shape(), (std::vector<std::size_t>{784, 48}));
   expect_same_training(a, b);
   EXPECT_EQ(without_timings("cut.json"), without_timings("straight.json"));

@@ -12,8 +12,12 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/npy.hpp>
 #include <tapegrad/io/zip.hpp>
+#include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
 #include "support/support.hpp"
 
@@ -63,6 +67,42 @@ inline std::vector<std::string> names_of(const std::vector<NpzEntry>& es) {
   for (const NpzEntry& e : es) names.push_back(e.name);
   return names;
 }
+
+// Rebuilds an archive from (edited) entries with the header's entry count and
+// checksum made right again, so only the checkpoint's own checks can refuse it.
+inline std::string rezip(std::vector<NpzEntry> es) {
+  std::uint32_t c = 0;
+  for (std::size_t j = 1; j < es.size(); ++j)
+    c = crc32_of(es[j].bytes.data(), es[j].bytes.size(), crc32_of(es[j].name.c_str(), es[j].name.size() + 1, c));
+  const std::int64_t tail[2] = {static_cast<std::int64_t>(es.size()), static_cast<std::int64_t>(c)};
+  std::memcpy(&es[0].bytes[128 + 16], tail, 16);  // after the header entry's 128-byte .npy header
+  return zip_npz(es, "test: ");
+}
+inline NpzEntry int64_entry(const std::string& name, const std::vector<std::int64_t>& values) {
+  xt::xarray<std::int64_t> t = xt::xarray<std::int64_t>::from_shape({values.size()});
+  std::copy(values.begin(), values.end(), t.begin());
+  return {name, npy_entry_bytes(to_npy(t))};
+}
+
+// AdamW in two groups over a small linear model: W with the defaults (lr 0.1,
+// weight decay 0.01), b with lr 0.2 and no decay.
+template <class T>
+struct GroupedModel {
+  Model<T> m;
+  AdamW<T> opt;
+  explicit GroupedModel(double base) : m(base, 2, 2), opt({{&m.w}, {{&m.b}, GroupOptions().lr(0.2).weight_decay(0)}}, options()) {}
+  static AdamOptions options() {
+    AdamOptions o = AdamW<T>::defaults();
+    o.lr = 0.1;
+    return o;
+  }
+  void steps(int n) {
+    for (int k = 0; k < n; ++k) {
+      m.set_grads(0.5 + k);
+      opt.step();
+    }
+  }
+};
 
 class CheckpointTest : public ::testing::Test {
  protected:

@@ -1,5 +1,5 @@
-// Checkpoints that load: round trips of parameters, SGD/Adam state and metadata
-// series, optional optimizer state, and the entries NumPy sees. Damaged and
+// Checkpoints that load: round trips of parameters, SGD/Adam state, parameter
+// groups and metadata series, optional optimizer state, and the entries NumPy sees. Damaged and
 // mismatched files are tests/io/test_checkpoint_errors.cpp's; the ZIP layout
 // itself is tests/io/test_zip.cpp's.
 #include <cstring>
@@ -9,7 +9,7 @@
 #include <gmock/gmock.h>
 
 #include <tapegrad/io/checkpoint.hpp>
-#include <tapegrad/io/checkpoint_fixture.hpp>
+#include "io/checkpoint_fixture.hpp"
 #include <tapegrad/io/zip.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
@@ -175,6 +175,92 @@ TEST_F(CheckpointTest, SeriesRoundTripInVersion2) {
   meta.series.back().name = "a\nb";
   EXPECT_THAT([&] { save_checkpoint<float>(path("s.npz"), a.params(), nullptr, meta); },
               ThrowsMessage<Error>(HasSubstr("series 3 'a\\x0ab' has a name with a byte outside printable ASCII")));
+}
+
+// One group is written as before groups existed: these CRC-32s are of the files
+// the format-2 code (io/checkpoint.cpp before parameter groups, commit aad3de2)
+// wrote for the same model and optimizers, so a new build reads old files and
+// an old build reads a new build's one-group files.
+TEST_F(CheckpointTest, OneGroupFilesAreTheBytesOfTheFormatBeforeGroups) {
+  Parameter<float> w(filled<float>({3, 2}, 0.5), "W"), b(filled<float>({2}, -0.5), "b");
+  SGD<float> sgd({&w, &b}, sgd_opts(0.1, 0.9));
+  CheckpointMeta meta{"compat", 3, 42};
+  auto crc = [](const std::string& z) { return crc32_of(z.data(), z.size(), 0); };
+  std::string z = encode_checkpoint<float>({&w, &b}, &sgd, meta);
+  EXPECT_EQ(z.size(), 3024u);
+  EXPECT_EQ(crc(z), 0x8f977c5bu);  // version 1
+  meta.series = {{"loss", {2.5, 1.25}}};
+  z = encode_checkpoint<float>({&w, &b}, &sgd, meta);
+  EXPECT_EQ(z.size(), 3284u);
+  EXPECT_EQ(crc(z), 0x07267919u);  // version 2
+  Parameter<double> wd(filled<double>({2, 2}, 1.5), "W");
+  Adam<double> adam({&wd}, AdamOptions{});
+  z = encode_checkpoint<double>({&wd}, &adam, meta);
+  EXPECT_EQ(z.size(), 3063u);
+  EXPECT_EQ(crc(z), 0xe3d0073fu);
+  const Checkpoint<double> c = decode_checkpoint<double>(z.data(), z.size(), "old");
+  EXPECT_EQ(c.optimizer.group_sizes, std::vector<std::size_t>{1});
+  EXPECT_EQ(c.optimizer.lr, std::vector<double>{1e-3});
+}
+
+// Two or more parameter groups need version 3: optim/groups holds their sizes
+// and optim/lr one rate per group. Every group's lr, the steps and every buffer
+// come back, and training goes on bit for bit.
+TEST_F(CheckpointTest, ParameterGroupsRoundTripInVersion3) {
+  GroupedModel<float> a(0.5), b(-3.0);
+  a.steps(3);
+  a.opt.set_lr(1, 0.125);  // a rate of its own, as a schedule would set
+  CheckpointMeta meta{"groups", 3, 5};
+  meta.series = {{"loss", {1.5, 1.0, 0.75}}};
+  save_checkpoint<float>(path("g.npz"), a.m.params(), &a.opt, meta);
+  const std::vector<NpzEntry> es = entries_of(slurp(path("g.npz")));
+  EXPECT_EQ(names_of(es), (std::vector<std::string>{
+                              "__tapegrad__", "meta/model_name", "meta/epoch", "meta/seed", "meta/series/loss",
+                              "param/W", "param/b", "optim/name", "optim/params", "optim/groups", "optim/steps",
+                              "optim/lr", "optim/state/exp_avg.0", "optim/state/exp_avg.1",
+                              "optim/state/exp_avg_sq.0", "optim/state/exp_avg_sq.1"}));
+  EXPECT_EQ(parse_npy_entry(es[0], "test: ").data[8], 3);  // format version 3
+  const NpyArray groups = parse_npy_entry(es[9], "test: ");
+  EXPECT_EQ(groups.dtype, "<i8");
+  EXPECT_EQ(groups.shape, Shape{2});
+  std::int64_t sizes[2];
+  std::memcpy(sizes, groups.data.data(), 16);
+  EXPECT_EQ(sizes[0], 1);
+  EXPECT_EQ(sizes[1], 1);
+  const NpyArray lr = parse_npy_entry(es[11], "test: ");
+  EXPECT_EQ(lr.shape, Shape{2});
+  double rates[2];
+  std::memcpy(rates, lr.data.data(), 16);
+  EXPECT_EQ(rates[0], 0.1);
+  EXPECT_EQ(rates[1], 0.125);
+
+  const Checkpoint<float> c = read_checkpoint<float>(path("g.npz"));
+  EXPECT_EQ(c.optimizer.group_sizes, (std::vector<std::size_t>{1, 1}));
+  EXPECT_EQ(c.optimizer.lr, (std::vector<double>{0.1, 0.125}));
+  load_checkpoint<float>(path("g.npz"), b.m.params(), &b.opt, "groups");
+  EXPECT_EQ(b.opt.lr(0), 0.1);
+  EXPECT_EQ(b.opt.lr(1), 0.125);
+  EXPECT_EQ(b.opt.initial_lr(1), 0.2);  // the optimizer's own, as built
+  EXPECT_EQ(b.opt.steps(), 3);
+  for (std::size_t i = 0; i < 2; ++i) {
+    expect_equal(b.opt.exp_avg(i), a.opt.exp_avg(i));
+    expect_equal(b.opt.exp_avg_sq(i), a.opt.exp_avg_sq(i));
+  }
+  a.steps(2);
+  b.steps(2);
+  expect_equal(b.m.w.value, a.m.w.value);
+  expect_equal(b.m.b.value, a.m.b.value);
+  // Without series it is still version 3 (the oldest that holds groups).
+  const std::string bare = encode_checkpoint<float>(a.m.params(), &a.opt, {"g", 0, 0});
+  EXPECT_EQ(parse_npy_entry(entries_of(bare)[0], "test: ").data[8], 3);
+  EXPECT_EQ(names_of(entries_of(bare))[8], "optim/groups");
+  // SGD groups without momentum keep no buffers: only the momentum group's is saved.
+  SGD<float> sgd({{&a.m.w}, {{&a.m.b}, GroupOptions().momentum(0.9)}}, sgd_opts(0.1));
+  a.m.set_grads(1);
+  sgd.step();
+  const std::vector<std::string> names = names_of(entries_of(encode_checkpoint<float>(a.m.params(), &sgd, {})));
+  EXPECT_EQ(names.back(), "optim/state/momentum_buffer.1");
+  EXPECT_EQ(names[names.size() - 2], "optim/lr");
 }
 
 }  // namespace

@@ -9,7 +9,7 @@
 #include <gmock/gmock.h>
 
 #include <tapegrad/io/checkpoint.hpp>
-#include <tapegrad/io/checkpoint_fixture.hpp>
+#include "io/checkpoint_fixture.hpp"
 #include <tapegrad/io/zip.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
@@ -99,8 +99,9 @@ TEST_F(CheckpointTest, ConsistentEditsAreCaughtByVersionMagicAndChecksum) {
   EXPECT_THAT(load_edit(v2, 0, 8, 1, true),
               HasSubstr(": series 'loss' in a version 1 checkpoint (series need version 2)"));
   EXPECT_THAT(load_edit(v2, 0, 8, 2, true), HasSubstr("no error"));
-  EXPECT_THAT(load_edit(v1, 0, 8, 3), HasSubstr("checkpoint format version 3 is not supported (this build reads "
-                                                "versions 1 to 2)"));
+  EXPECT_THAT(load_edit(v1, 0, 8, 4), HasSubstr("checkpoint format version 4 is not supported (this build reads "
+                                                "versions 1 to 3)"));
+  EXPECT_THAT(load_edit(v1, 0, 8, 3, true), HasSubstr(": expected entry 'optim/groups' but found 'optim/steps'"));
   EXPECT_THAT(load_edit(v1, 0, 8, 0), HasSubstr("checkpoint format version 0 is not supported"));
   EXPECT_THAT(load_edit(v1, 0, 0, 'x'), HasSubstr("does not start with the checkpoint magic"));
   EXPECT_THAT(load_edit(v1, 0, 16, 9), HasSubstr("the header lists 9 entries but the archive holds 12"));
@@ -192,6 +193,91 @@ TEST_F(CheckpointTest, FailedSavesLeaveTheOldFileAndNoTemporary) {
               HasSubstr("save_checkpoint: " + path("no/such/dir/c.npz") + ": cannot create a temporary file"));
   EXPECT_EQ(slurp(path("c.npz")), before);
   EXPECT_EQ(files(), 1u);  // no temporary left behind
+}
+
+// Another group structure (count or sizes) is an error naming the file, and
+// nothing changes; so are version 3 files whose groups do not add up.
+TEST_F(CheckpointTest, ParameterGroupsThatDoNotFitAreErrors) {
+  GroupedModel<float> src(1.0);
+  src.steps(2);
+  save_checkpoint<float>(path("g.npz"), src.m.params(), &src.opt, {"g", 1, 1});
+  const std::string grouped = slurp(path("g.npz"));
+  const std::string where = "load_checkpoint: " + path("g.npz") + ": ";
+  Model<float> m(7.0, 2, 2);
+  const Tensor<float> before = m.w.value;
+  auto error = [&](Optimizer<float>& opt, const std::string& file = "g.npz") {
+    try {
+      load_checkpoint<float>(path(file), m.params(), &opt);
+    } catch (const Error& e) {
+      expect_equal(m.w.value, before);
+      EXPECT_EQ(opt.steps(), 0);
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  const AdamOptions o = GroupedModel<float>::options();
+  AdamW<float> one(m.params(), o);
+  EXPECT_EQ(error(one), where + "the saved AdamW has 2 parameter groups (1 + 1 parameters), this one has 1 parameter "
+                                "group (2 parameters)");
+  AdamW<float> sizes({{&m.w, &m.b}, std::vector<Parameter<float>*>{}}, o);
+  EXPECT_EQ(error(sizes), where + "the saved AdamW has 2 parameter groups (1 + 1 parameters), this one has 2 "
+                                  "parameter groups (2 + 0 parameters)");
+  AdamW<float> three({{&m.w}, {&m.b}, std::vector<Parameter<float>*>{}}, o);
+  EXPECT_THAT(error(three), HasSubstr("this one has 3 parameter groups (1 + 1 + 0 parameters)"));
+  AdamW<float> swapped({{&m.b}, {&m.w}}, o);
+  EXPECT_THAT(error(swapped), HasSubstr("AdamW's parameter 0 is 'W' in the checkpoint but 'b' here"));
+  small_sgd_checkpoint(path("one.npz"));  // version 1, one group
+  SGD<float> two({{&m.w}, {&m.b}}, sgd_opts(0.1, 0.9));
+  EXPECT_EQ(error(two, "one.npz"), "load_checkpoint: " + path("one.npz") + ": the saved SGD has 1 parameter group (2 "
+                                   "parameters), this one has 2 parameter groups (1 + 1 parameters)");
+  AdamW<float> fits({{&m.w}, {&m.b}}, o);  // and the right structure loads
+  load_checkpoint<float>(path("g.npz"), m.params(), &fits);
+  EXPECT_EQ(fits.lr(1), 0.2);
+  EXPECT_EQ(fits.steps(), 2);
+
+  // Consistent edits of a version 3 file (CRCs and checksum right again).
+  const std::vector<NpzEntry> es = entries_of(grouped);
+  ASSERT_EQ(es[8].name, "optim/groups");
+  ASSERT_EQ(es[10].name, "optim/lr");
+  AdamW<float> target({{&m.w}, {&m.b}}, o);
+  auto edited = [&](std::vector<NpzEntry> e) {
+    put_file(path("edit.npz"), rezip(std::move(e)));
+    try {
+      load_checkpoint<float>(path("edit.npz"), m.params(), &target);
+    } catch (const Error& err) {
+      return std::string(err.what());
+    }
+    return std::string("no error");
+  };
+  auto with = [&](std::size_t k, NpzEntry entry) {
+    std::vector<NpzEntry> e = es;
+    e[k] = std::move(entry);
+    return e;
+  };
+  put_file(path("same.npz"), rezip(es));  // the helper itself is right: the unedited entries load
+  AdamW<float> check({{&m.w}, {&m.b}}, o);
+  load_checkpoint<float>(path("same.npz"), m.params(), &check);
+  EXPECT_EQ(check.steps(), 2);
+  EXPECT_THAT(edited(with(8, int64_entry("optim/groups", {1, 0}))),
+              HasSubstr(": the parameter groups hold 1 parameters but the optimizer has 2"));
+  EXPECT_THAT(edited(with(8, int64_entry("optim/groups", {1, 2}))),
+              HasSubstr(": the parameter groups hold more than the optimizer's 2 parameters"));
+  EXPECT_THAT(edited(with(8, int64_entry("optim/groups", {-1, 3}))), HasSubstr(": parameter group 0 has -1 parameters"));
+  EXPECT_THAT(edited(with(8, int64_entry("optim/groups", {2}))),
+              HasSubstr(": a version 3 checkpoint with 1 parameter group (one group is saved as version 1 or 2)"));
+  EXPECT_THAT(edited(with(8, int64_entry("optim/groups", {1, 1, 0}))),
+              HasSubstr(": entry 'optim/lr' holds 2 learning rates for 3 parameter groups"));
+  EXPECT_THAT(edited(with(10, {"optim/lr", npy_entry_bytes(to_npy(Tensor<double>(xt::xarray<double>(0.1))))})),
+              HasSubstr(": entry 'optim/lr' is <f8 of shape (), expected <f8 of rank 1"));
+  EXPECT_THAT(edited(with(10, {"optim/lr", npy_entry_bytes(to_npy(Tensor<double>{0.1, -1}))})),
+              HasSubstr(": invalid learning rate -1 of parameter group 1"));
+  std::vector<NpzEntry> no_optimizer(es.begin(), es.begin() + 6);  // header, meta, params
+  EXPECT_THAT(edited(no_optimizer), HasSubstr(": a version 3 checkpoint without optimizer parameter groups"));
+  std::vector<NpzEntry> version2 = es;
+  version2[0].bytes[128 + 8] = 2;
+  EXPECT_THAT(edited(version2), HasSubstr(": a version 2 checkpoint without series"));
+  EXPECT_EQ(target.steps(), 0);  // none of them loaded anything
+  expect_equal(m.w.value, src.m.w.value);  // (the one good load above)
 }
 
 }  // namespace

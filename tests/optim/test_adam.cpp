@@ -91,6 +91,65 @@ TEST(AdamW, DecoupledDecayComesFirst) {
   EXPECT_TRUE(all_close(opt.exp_avg(0), Tensor<double>{0.875, 0.75}));  // same moments as Adam
 }
 
+// torch.optim.AdamW([{'params': [w]}, {'params': [c], 'lr': 0.2, 'weight_decay': 0}],
+// lr=0.1, betas=(0.5, 0.75), eps=1, weight_decay=0.5): w takes the decoupled
+// trajectory above; c, without decay and at lr 0.2, is Adam's at twice the step:
+// element 0 moves by 0.2·1/(1 + 1) = 0.1 per step; element 1 by −0.2·2/3,
+// +0.2·(2/3)/3, −0.2·(6/7)/3: θ = −17/15, −49/45, −361/315.
+TEST(AdamW, TwoGroupsOneWithoutDecayTakeTheHandValues) {
+  Parameter<double> w(Tensor<double>{1, -1}, "w"), c(Tensor<double>{1, -1}, "c");
+  AdamW<double> opt({{&w}, {{&c}, GroupOptions().lr(0.2).weight_decay(0)}}, opts(0.5));
+  const Tensor<double> grads[3] = {{1, 2}, {1, -2}, {1, 2}};
+  const Tensor<double> want_w[3] = {{0.9, -1.0166666666666666}, {0.805, -0.9436111111111111},
+                                    {0.71475, -0.9250019841269841}};
+  const Tensor<double> want_c[3] = {{0.9, -1.1333333333333333}, {0.8, -1.0888888888888888},
+                                    {0.7, -1.146031746031746}};
+  for (int k = 0; k < 3; ++k) {
+    w.grad = grads[k];
+    c.grad = grads[k];
+    opt.step();
+    EXPECT_TRUE(all_close(w.value, want_w[k])) << "step " << k + 1;
+    EXPECT_TRUE(all_close(c.value, want_c[k])) << "step " << k + 1;
+  }
+  for (std::size_t i = 0; i < 2; ++i) {  // the moments never see θ or λ
+    EXPECT_TRUE(all_close(opt.exp_avg(i), Tensor<double>{0.875, 0.75}));
+    EXPECT_TRUE(all_close(opt.exp_avg_sq(i), Tensor<double>{0.578125, 2.3125}));
+  }
+  // The same in float, through the vector body and the tail (38 elements per group).
+  const double wv[3][2] = {{0.9, -1.0166666666666666}, {0.805, -0.9436111111111111}, {0.71475, -0.9250019841269841}};
+  const double cv[3][2] = {{0.9, -1.1333333333333333}, {0.8, -1.0888888888888888}, {0.7, -1.146031746031746}};
+  Tensor<float> start = Tensor<float>::from_shape({38});
+  for (std::size_t i = 0; i < 38; ++i) start(i) = i % 2 ? -1.0f : 1.0f;
+  Parameter<float> fw(start, "w"), fc(start, "c");
+  AdamW<float> fopt({{&fw}, {{&fc}, GroupOptions().lr(0.2).weight_decay(0)}}, opts(0.5));
+  for (int k = 0; k < 3; ++k) {
+    for (std::size_t i = 0; i < 38; ++i) fw.grad(i) = fc.grad(i) = static_cast<float>(grads[k](i % 2));
+    fopt.step();
+    for (std::size_t i = 0; i < 38; ++i) {
+      EXPECT_NEAR(fw.value(i), wv[k][i % 2], 1e-6) << "w element " << i << " step " << k + 1;
+      EXPECT_NEAR(fc.value(i), cv[k][i % 2], 1e-6) << "c element " << i << " step " << k + 1;
+    }
+  }
+}
+
+// Adam's groups: one with L2 decay folded into its gradient (the hand values of
+// WeightDecayIsAddedToTheGradient), one without, stepped together.
+TEST(Adam, GroupsDecayOnlyWhereTheySayTo) {
+  Parameter<double> p(Tensor<double>{2.0}, "p"), q(Tensor<double>{1, -1}, "q");
+  Adam<double> opt({{&p}, {{&q}, GroupOptions().weight_decay(0)}}, opts(0.5));
+  const Tensor<double> grads[3] = {{1, 2}, {1, -2}, {1, 2}};
+  const double want_p[3] = {1.9333333333333333, 1.8669876840657322, 1.8010393632805404};
+  const Tensor<double> want_q[3] = {{0.95, -1.0666666666666667}, {0.90, -1.0444444444444445},
+                                    {0.85, -1.073015873015873}};
+  for (int k = 0; k < 3; ++k) {
+    p.grad(0) = 1.0;
+    q.grad = grads[k];
+    opt.step();
+    EXPECT_NEAR(p.value(0), want_p[k], 1e-12) << "step " << k + 1;
+    EXPECT_TRUE(all_close(q.value, want_q[k])) << "step " << k + 1;
+  }
+}
+
 TEST(AdamW, DefaultsMatchPyTorch) {
   Parameter<float> p(Tensor<float>{1.0f}, "w");
   AdamW<float> w({&p});

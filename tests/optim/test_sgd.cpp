@@ -1,4 +1,5 @@
-// SGD against torch.optim.SGD's documented algorithm, three steps by hand.
+// SGD against torch.optim.SGD's documented algorithm, three steps by hand, in
+// one group and in two.
 // Shared setup: θ₀ = [1, −2], lr = 0.1, gradients g₁ = [0.5, 1], g₂ = [−1, 0.25], g₃ = [2, −0.5].
 #include <gmock/gmock.h>
 
@@ -88,6 +89,26 @@ TEST(SGD, WeightDecayThreeSteps) {
   EXPECT_TRUE(all_close(p[1], Tensor<double>{1.0306, -2.0842}));
   // g₃ + 0.1·θ₂ = [2.10306, −0.70842]; θ₃ = [1.0306 − 0.210306, −2.0842 + 0.070842]
   EXPECT_TRUE(all_close(p[2], Tensor<double>{0.820294, -2.013358}));
+}
+
+// Two groups, stepped together: the first with the defaults (momentum 0.9), the
+// second with its own momentum 0 and weight decay 0.1. Each takes the one-group
+// hand values above (MomentumThreeSteps, WeightDecayThreeSteps).
+TEST(SGD, TwoGroupsTakeTheirOwnHandValues) {
+  Parameter<double> p(Tensor<double>{1, -2}, "p"), q(Tensor<double>{1, -2}, "q");
+  SGD<double> opt({{&p}, {{&q}, GroupOptions().momentum(0).weight_decay(0.1)}}, sgd(0.1, 0.9));
+  const Tensor<double> grads[3] = {{0.5, 1}, {-1, 0.25}, {2, -0.5}};
+  const Tensor<double> want_p[3] = {{0.95, -2.1}, {1.005, -2.215}, {0.8545, -2.2685}};
+  const Tensor<double> want_q[3] = {{0.94, -2.08}, {1.0306, -2.0842}, {0.820294, -2.013358}};
+  for (int k = 0; k < 3; ++k) {
+    p.grad = grads[k];
+    q.grad = grads[k];
+    opt.step();
+    EXPECT_TRUE(all_close(p.value, want_p[k])) << "step " << k + 1;
+    EXPECT_TRUE(all_close(q.value, want_q[k])) << "step " << k + 1;
+  }
+  EXPECT_TRUE(all_close(opt.momentum_buffer(0), Tensor<double>{1.505, 0.535}));
+  EXPECT_EQ(opt.state().tensors.size(), 1u);  // q's group keeps no momentum buffer
 }
 
 TEST(SGD, FloatRunsTheSameAlgorithm) {
