@@ -27,6 +27,7 @@
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/adam.hpp>
+#include <tapegrad/optim/clip.hpp>
 #include <tapegrad/optim/optimizer.hpp>
 #include <tapegrad/optim/schedule.hpp>
 #include <tapegrad/optim/sgd.hpp>
