@@ -19,25 +19,67 @@ struct AxisSaved {
   AxisLayout layout;
 };
 
+// Calls f(base) for each slice along the axis; its elements sit at base + a·inner.
+template <class F>
+void for_each_slice(const AxisLayout& l, F&& f) {
+  for (std::size_t o = 0; o < l.outer; ++o)
+    for (std::size_t i = 0; i < l.inner; ++i) f(o * l.len * l.inner + i);
+}
+
 // The shift of a slice: its maximum, or 0 when that is ±∞ (all −∞, or a +∞:
 // x − m would be NaN), as PyTorch's logsumexp does.
 template <class T>
-T shift_of(const T* x, const AxisLayout& l, std::size_t o, std::size_t i) {
+T shift_of(const T* x, const AxisLayout& l) {
   T m = -std::numeric_limits<T>::infinity();
-  for (std::size_t a = 0; a < l.len; ++a) m = std::max(m, x[(o * l.len + a) * l.inner + i]);
+  for (std::size_t a = 0; a < l.len; ++a) m = std::max(m, x[a * l.inner]);
   return std::isinf(m) ? T(0) : m;
 }
 
-// For each slice (o, i): lse = m + log Σ_a exp(x − m) into lse[o·inner + i].
+// For each slice: lse = m + log Σ_a exp(x − m), into lse[o·inner + i] (the slice's
+// base without its axis part: base / (len·inner)·inner + base % inner).
 template <class T>
 void slice_lse(const T* x, const AxisLayout& l, T* lse) {
-  for (std::size_t o = 0; o < l.outer; ++o)
-    for (std::size_t i = 0; i < l.inner; ++i) {
-      const T m = shift_of(x, l, o, i);
-      T z = 0;
-      for (std::size_t a = 0; a < l.len; ++a) z += std::exp(x[(o * l.len + a) * l.inner + i] - m);
-      lse[o * l.inner + i] = m + std::log(z);  // an empty slice: log 0 = −∞
+  std::size_t s = 0;
+  for_each_slice(l, [&](std::size_t b) {
+    const T m = shift_of(x + b, l);
+    T z = 0;
+    for (std::size_t a = 0; a < l.len; ++a) z += std::exp(x[b + a * l.inner] - m);
+    lse[s++] = m + std::log(z);  // an empty slice: log 0 = −∞
+  });
+}
+
+// softmax (Log = false) or log_softmax of every slice, into y.
+template <bool Log, class T>
+void softmax_forward(const T* x, const AxisLayout& l, T* y) {
+  for_each_slice(l, [&](std::size_t b) {
+    const T m = shift_of(x + b, l);
+    T z = 0;
+    for (std::size_t a = 0; a < l.len; ++a) {
+      const T e = std::exp(x[b + a * l.inner] - m);
+      if (!Log) y[b + a * l.inner] = e;
+      z += e;
     }
+    // log_softmax: (x − m) − log z, so no large m is added back and subtracted again
+    const T lz = Log ? std::log(z) : T(0);
+    for (std::size_t a = 0; a < l.len; ++a) {
+      const std::size_t k = b + a * l.inner;
+      y[k] = Log ? (x[k] - m) - lz : y[k] / z;
+    }
+  });
+}
+
+// softmax: dx = y·(g − Σ_a g·y); log_softmax: dx = g − exp(y)·Σ_a g; y the op's value.
+template <bool Log, class T>
+void softmax_backward(const T* y, const T* g, const AxisLayout& l, bool fresh, T* d) {
+  for_each_slice(l, [&](std::size_t b) {
+    T s = 0;
+    for (std::size_t a = 0; a < l.len; ++a) s += Log ? g[b + a * l.inner] : g[b + a * l.inner] * y[b + a * l.inner];
+    for (std::size_t a = 0; a < l.len; ++a) {
+      const std::size_t k = b + a * l.inner;
+      const T v = Log ? g[k] - std::exp(y[k]) * s : y[k] * (g[k] - s);
+      d[k] = fresh ? v : d[k] + v;
+    }
+  });
 }
 
 template <class T>
@@ -82,89 +124,38 @@ Var<T> logsumexp(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
   return t.commit(r);
 }
 
-template <class T>
-Var<T> softmax(const Var<T>& x, std::ptrdiff_t axis) {
+namespace {
+
+// softmax (Log = false) or log_softmax along an axis; the backward formulas are
+// softmax_backward's.
+template <bool Log, class T>
+Var<T> axis_softmax(const char* op, const Var<T>& x, std::ptrdiff_t axis) {
   std::size_t ax = 0;
-  auto [t, l] = axis_op("softmax", x, axis, ax);
+  auto [t, l] = axis_op(op, x, axis, ax);
   const Tensor<T>& X = t.value_of(x.id());
-  // dx = y·(g − Σ_a g·y) along the axis, y being this record's value
-  Record<T>& r = t.push("softmax", {x}, [](Tape<T>& t, Record<T>& r) {
+  Record<T>& r = t.push(op, {x}, [](Tape<T>& t, Record<T>& r) {
     const AxisLayout l = r.template saved<AxisSaved>().layout;
     bool fresh = false;
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
-    const T *y = r.value.data(), *g = r.grad.data();
-    T* d = dx->data();
-    for (std::size_t o = 0; o < l.outer; ++o)
-      for (std::size_t i = 0; i < l.inner; ++i) {
-        T dot = 0;
-        for (std::size_t a = 0; a < l.len; ++a) dot += g[(o * l.len + a) * l.inner + i] * y[(o * l.len + a) * l.inner + i];
-        for (std::size_t a = 0; a < l.len; ++a) {
-          const std::size_t k = (o * l.len + a) * l.inner + i;
-          const T v = y[k] * (g[k] - dot);
-          d[k] = fresh ? v : d[k] + v;
-        }
-      }
+    softmax_backward<Log>(r.value.data(), r.grad.data(), l, fresh, dx->data());
   });
   r.value.resize(X.shape());
-  const T* p = X.data();
-  T* y = r.value.data();
-  for (std::size_t o = 0; o < l.outer; ++o)
-    for (std::size_t i = 0; i < l.inner; ++i) {
-      const T m = shift_of(p, l, o, i);
-      T z = 0;
-      for (std::size_t a = 0; a < l.len; ++a) {
-        const std::size_t k = (o * l.len + a) * l.inner + i;
-        y[k] = std::exp(p[k] - m);
-        z += y[k];
-      }
-      for (std::size_t a = 0; a < l.len; ++a) y[(o * l.len + a) * l.inner + i] /= z;
-    }
+  softmax_forward<Log>(X.data(), l, r.value.data());
   r.save(AxisSaved{l});
   return t.commit(r);
 }
 
+}  // namespace
+
+template <class T>
+Var<T> softmax(const Var<T>& x, std::ptrdiff_t axis) {
+  return axis_softmax<false>("softmax", x, axis);  // dx = y·(g − Σ g·y)
+}
+
 template <class T>
 Var<T> log_softmax(const Var<T>& x, std::ptrdiff_t axis) {
-  std::size_t ax = 0;
-  auto [t, l] = axis_op("log_softmax", x, axis, ax);
-  const Tensor<T>& X = t.value_of(x.id());
-  // dx = g − exp(y)·Σ_a g along the axis, y = log_softmax(x) being this record's value
-  Record<T>& r = t.push("log_softmax", {x}, [](Tape<T>& t, Record<T>& r) {
-    const AxisLayout l = r.template saved<AxisSaved>().layout;
-    bool fresh = false;
-    Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
-    if (!dx) return;
-    const T *y = r.value.data(), *g = r.grad.data();
-    T* d = dx->data();
-    for (std::size_t o = 0; o < l.outer; ++o)
-      for (std::size_t i = 0; i < l.inner; ++i) {
-        T gsum = 0;
-        for (std::size_t a = 0; a < l.len; ++a) gsum += g[(o * l.len + a) * l.inner + i];
-        for (std::size_t a = 0; a < l.len; ++a) {
-          const std::size_t k = (o * l.len + a) * l.inner + i;
-          const T v = g[k] - std::exp(y[k]) * gsum;
-          d[k] = fresh ? v : d[k] + v;
-        }
-      }
-  });
-  r.value.resize(X.shape());
-  const T* p = X.data();
-  T* y = r.value.data();
-  for (std::size_t o = 0; o < l.outer; ++o)
-    for (std::size_t i = 0; i < l.inner; ++i) {
-      const T m = shift_of(p, l, o, i);
-      T z = 0;
-      for (std::size_t a = 0; a < l.len; ++a) z += std::exp(p[(o * l.len + a) * l.inner + i] - m);
-      const T lz = std::log(z);
-      // (x − m) − log z: no large m is added back and subtracted again
-      for (std::size_t a = 0; a < l.len; ++a) {
-        const std::size_t k = (o * l.len + a) * l.inner + i;
-        y[k] = (p[k] - m) - lz;
-      }
-    }
-  r.save(AxisSaved{l});
-  return t.commit(r);
+  return axis_softmax<true>("log_softmax", x, axis);  // dx = g − softmax(x)·Σ g
 }
 
 #define TAPEGRAD_INSTANTIATE(T)                                      \

@@ -14,6 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
+using testing::contracted;
 using testing::random_away_from_zero;
 using testing::random_tensor;
 using testing::shaped;
@@ -34,11 +35,6 @@ const std::vector<NamedBinary>& binary_ops() {
   return ops;
 }
 
-GradcheckOptions contracted() {
-  GradcheckOptions opt;
-  opt.contract_output = true;
-  return opt;
-}
 
 // ---- forward values ---------------------------------------------------------
 

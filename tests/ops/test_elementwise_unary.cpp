@@ -14,17 +14,13 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
+using testing::contracted;
 using testing::error_of;
 using testing::random_away_from_zero;
 using testing::random_tensor;
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-GradcheckOptions contracted() {
-  GradcheckOptions o;
-  o.contract_output = true;
-  return o;
-}
 
 // d f(x) / dx at x, one element per entry, by backward with seed 1.
 template <class F>

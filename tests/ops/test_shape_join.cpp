@@ -9,16 +9,12 @@ namespace tapegrad {
 namespace {
 
 using ::testing::HasSubstr;
+using testing::contracted;
 using testing::error_of;
 using testing::iota;
 using testing::random_tensor;
 using testing::shaped;
 
-GradcheckOptions contracted() {
-  GradcheckOptions o;
-  o.contract_output = true;
-  return o;
-}
 
 TEST(Concat, ForwardAlongEachAxis) {
   Tape<double> t;

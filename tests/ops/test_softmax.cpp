@@ -15,15 +15,11 @@ namespace {
 
 using ::testing::HasSubstr;
 using testing::all_close;
+using testing::contracted;
 using testing::error_of;
 using testing::random_tensor;
 using testing::shaped;
 
-GradcheckOptions contracted() {
-  GradcheckOptions o;
-  o.contract_output = true;
-  return o;
-}
 
 TEST(Softmax, ForwardHandComputed) {
   Tape<double> t;

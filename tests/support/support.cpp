@@ -76,4 +76,10 @@ static ::testing::AssertionResult close_impl(const Tensor<T>& a, const Tensor<T>
   return close_impl(a, e, atol, rtol);
 }
 
+GradcheckOptions contracted() {
+  GradcheckOptions o;
+  o.contract_output = true;
+  return o;
+}
+
 }  // namespace tapegrad::testing

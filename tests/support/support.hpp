@@ -48,6 +48,10 @@ inline constexpr const char* kNoError = "(no error)";
 // The message of the Error that f() throws, or kNoError if it throws none.
 std::string error_of(const std::function<void()>& f);
 
+// Gradcheck options that check a non-scalar f through Σ w ⊙ f with a random w (a
+// random upstream gradient, as llm.c and cs231n do).
+GradcheckOptions contracted();
+
 // Asserts that gradcheck passes on f at inputs; on failure prints the report.
 ::testing::AssertionResult gradcheck_passes(const TapeFunction& f, const std::vector<Tensor<double>>& inputs,
                                             const GradcheckOptions& options = {});
