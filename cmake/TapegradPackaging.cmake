@@ -273,7 +273,7 @@ function(_tapegrad_write_package_files)
   set(CPACK_PACKAGE_CONTACT "tapegrad maintainers <maintainers@tapegrad.invalid>")
   set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "reverse-mode automatic differentiation for tensors (C++17, xtensor)")
   set(CPACK_PACKAGE_DESCRIPTION
-      "tapegrad is a small reverse-mode automatic-differentiation library on xtensor and BLAS: an explicit tape, tensor ops, multiclass hinge and softmax losses (fused and composed), gradient checks, optimizers and NumPy/IDX/checkpoint/PNG files. This package holds the static library, the headers, the CMake package (find_package(tapegrad)) and tapegrad.pc.")
+      "tapegrad is a small reverse-mode automatic-differentiation library on xtensor and BLAS: an explicit tape, tensor ops, layers, multiclass hinge and softmax losses (fused and composed), gradient checks, optimizers, and NumPy, IDX, checkpoint and PNG files. This package holds the static library, the headers, the CMake package (find_package(tapegrad)) and tapegrad.pc.")
   set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
   set(CPACK_DEBIAN_PACKAGE_SUGGESTS "cmake, pkgconf")
   set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
