@@ -22,32 +22,6 @@ std::size_t first_nonfinite(const Tensor<T>& t) {
 }
 }  // namespace
 
-namespace detail {
-void fail_saved(const char* op, std::uint32_t id, const char* what) {
-  fail(op, ": record #", id, " holds ", what, " (saved state is typed per op; a reused record forgets it)");
-}
-}  // namespace detail
-
-template <class T>
-void Parameter<T>::zero_grad() {
-  if (grad.shape() != value.shape()) grad.resize(value.shape());
-  grad.fill(T(0));
-}
-
-template <class T>
-Tape<T>& Var<T>::tape() const {
-  if (!tape_) throw Error("Var: used before being recorded on a tape (default-constructed)");
-  if (!token_->alive) fail("Var: Var #", id_, " outlived its tape (the tape was destroyed)");
-  return *tape_;
-}
-
-template <class T>
-Tape<T>& Var<T>::tape(const char* op) const {
-  if (!tape_) fail(op, ": Var is empty (default-constructed, never recorded)");
-  if (!token_->alive) fail(op, ": Var #", id_, " outlived its tape (the tape was destroyed)");
-  return *tape_;
-}
-
 template <class T>
 Tape<T>::~Tape() {
   token_->alive = false;
@@ -55,15 +29,8 @@ Tape<T>::~Tape() {
 }
 
 template <class T>
-const Tensor<T>& Var<T>::value() const {
-  return tape().value(*this);
-}
-
-template <class T>
 void Tape<T>::check(const Var<T>& v, const char* op) const {
-  if (v.tape_ == nullptr) fail(op, ": Var is empty (default-constructed, never recorded)");
-  if (!v.token_->alive) fail(op, ": Var #", v.id_, " outlived its tape (the tape was destroyed)");
-  if (v.tape_ != this) fail(op, ": Var #", v.id_, " belongs to another tape");
+  if (&v.tape(op) != this) fail(op, ": Var #", v.id_, " belongs to another tape");  // empty, dead: v.tape says
   if (v.generation_ != generation_ || v.id_ >= size_)
     fail(op, ": stale Var #", v.id_, " (recorded before tape.clear())");
 }
@@ -311,10 +278,6 @@ void Tape<T>::check_anomaly_backward(const Record<T>& r) const {
   }
 }
 
-template struct Parameter<float>;
-template struct Parameter<double>;
-template class Var<float>;
-template class Var<double>;
 template class Tape<float>;
 template class Tape<double>;
 

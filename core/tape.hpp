@@ -1,244 +1,22 @@
 #pragma once
 // The tape (a Wengert list): an append-only list of records in creation order,
 // which is a topological order, so the reverse sweep is one backwards loop.
-// Var is a small handle {tape, id, generation}; Parameter lives outside tapes.
+// Parameter and Var are in core/var.hpp, Record and the saved state in core/record.hpp.
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <deque>
 #include <initializer_list>
-#include <new>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include <xtensor/xnoalias.hpp>
-#include <xtensor/xstorage.hpp>
 
 #include <tapegrad/core/error.hpp>
+#include <tapegrad/core/record.hpp>
 #include <tapegrad/core/tensor.hpp>
+#include <tapegrad/core/var.hpp>
 
 namespace tapegrad {
-
-template <class T>
-class Tape;
-
-// A trainable tensor that outlives tapes: `tape.watch(p)` puts it on a tape as a
-// leaf and `tape.backward(loss)` adds dloss/dvalue into `grad`.
-template <class T>
-struct Parameter {
-  Tensor<T> value;
-  Tensor<T> grad;
-  std::string name;
-
-  Parameter() = default;
-  explicit Parameter(Tensor<T> v, std::string n = "")
-      : value(std::move(v)), grad(xt::zeros<T>(value.shape())), name(std::move(n)) {}
-  void zero_grad();
-};
-
-namespace detail {
-// Whether a tape still exists: one per tape, shared by the tape and its Vars and
-// freed by the last of them, so a Var that outlives its tape can say so instead of
-// reading freed memory. The count is not atomic: a tape and its Vars are used by
-// one thread at a time (docs/design.md, threads).
-struct TapeToken {
-  std::uint32_t refs = 1;
-  bool alive = true;
-};
-inline void retain(TapeToken* t) {
-  if (t) ++t->refs;
-}
-inline void release(TapeToken* t) {
-  if (t && --t->refs == 0) delete t;
-}
-}  // namespace detail
-
-// A handle to one record of one tape. Cheap to copy; checked on every use, so a
-// Var from another tape, from before tape.clear() or from a destroyed tape is an
-// Error, never UB.
-template <class T>
-class Var {
- public:
-  using value_type = T;
-  Var() = default;
-  Var(const Var& o) : tape_(o.tape_), token_(o.token_), id_(o.id_), generation_(o.generation_) {
-    detail::retain(token_);
-  }
-  Var(Var&& o) noexcept : tape_(o.tape_), token_(o.token_), id_(o.id_), generation_(o.generation_) {
-    o.tape_ = nullptr;
-    o.token_ = nullptr;
-  }
-  Var& operator=(const Var& o) {
-    detail::retain(o.token_);
-    detail::release(token_);
-    tape_ = o.tape_;
-    token_ = o.token_;
-    id_ = o.id_;
-    generation_ = o.generation_;
-    return *this;
-  }
-  Var& operator=(Var&& o) noexcept {
-    if (this != &o) {
-      detail::release(token_);
-      tape_ = o.tape_;
-      token_ = o.token_;
-      id_ = o.id_;
-      generation_ = o.generation_;
-      o.tape_ = nullptr;
-      o.token_ = nullptr;
-    }
-    return *this;
-  }
-  ~Var() { detail::release(token_); }
-
-  Tape<T>& tape() const;
-  // The same, but an empty Var's Error starts with `op` (ops call this first).
-  Tape<T>& tape(const char* op) const;
-  const Tensor<T>& value() const;
-  std::uint32_t id() const { return id_; }
-
- private:
-  friend class Tape<T>;
-  Var(Tape<T>* tape, detail::TapeToken* token, std::uint32_t id, std::uint32_t generation)
-      : tape_(tape), token_(token), id_(id), generation_(generation) {
-    detail::retain(token_);
-  }
-  Tape<T>* tape_ = nullptr;
-  detail::TapeToken* token_ = nullptr;
-  std::uint32_t id_ = 0;
-  std::uint32_t generation_ = 0;
-};
-
-// ---- saved state ---------------------------------------------------------------
-// What an op's backward needs beyond its inputs' values, the op declares as a small
-// struct beside its forward, e.g. `struct GatherSaved { std::size_t outer, len_x,
-// len_i, inner; Slot<IndexTensor> index; };`. The record stores it inline (no
-// allocation) tagged with its type, and `r.saved<GatherSaved>()` checks the tag: a
-// record reused after tape.clear() forgets its previous op's state, so no op can
-// read another's. Tensors are named buffers of the record: a Slot field of the
-// struct, bound in forward by `r.claim<IndexTensor>()` (or `r.keep(tensor)`, which
-// also copies); the buffers keep their allocations across clear(), so a training
-// loop stops allocating after its first step.
-
-// A named buffer of one record (a field of an op's saved struct). Valid only on
-// the record that claimed it, until that record is reused.
-template <class B>
-struct Slot {
-  std::uint8_t at = 0xFF;
-};
-
-using Words = std::vector<std::uint64_t>;  // bit masks and positions
-
-namespace detail {
-template <class S>
-inline constexpr char saved_tag = 0;  // its address identifies S
-[[noreturn]] void fail_saved(const char* op, std::uint32_t id, const char* what);
-}  // namespace detail
-
-// One op application. Records are reused across tape.clear(), so their tensors
-// keep their buffers and a training loop stops allocating after its first step.
-template <class T>
-struct Record {
-  // A plain function pointer (a captureless lambda at the op's definition): no
-  // std::function, no allocation per record. Everything backward needs is in the
-  // record's saved state or in its inputs' values on the tape.
-  using BackwardFn = void (*)(Tape<T>&, Record&);
-
-  static constexpr std::size_t kSavedBytes = 128;  // inline room for an op's saved struct
-  static constexpr std::size_t kSavedAlign = 16;
-  static constexpr std::size_t kTensorSlots = 4, kIndexSlots = 2, kWordSlots = 1;
-
-  const char* op = "";
-  std::uint32_t id = 0;  // position on the tape
-  Tensor<T> value;
-  Tensor<T> grad;  // dloss/dvalue, valid during a sweep when grad_live
-  // Backward's temporary (a gradient before it is summed over broadcast axes, a
-  // tie count): written before it is read within one backward, never state.
-  Tensor<T> scratch;
-  // Input ids: up to four inline, more (concat) on the heap, kept across clear().
-  xt::svector<std::uint32_t, 4> inputs;
-  std::uint32_t n_inputs = 0;
-  BackwardFn backward = nullptr;
-  Parameter<T>* param = nullptr;  // set for watched leaves
-  const Tensor<T>* borrowed = nullptr;  // set for borrowed constants (Tape::borrow)
-  bool requires_grad = false;
-  bool grad_live = false;
-
-  // Stores the op's saved struct s (trivially copyable, at most kSavedBytes);
-  // whatever the record saved before is gone.
-  template <class S>
-  S& save(const S& s) {
-    static_assert(std::is_trivially_copyable_v<S> && std::is_trivially_destructible_v<S>,
-                  "saved state must be trivially copyable: tensors go in Slot fields");
-    static_assert(sizeof(S) <= kSavedBytes, "saved state is larger than Record::kSavedBytes");
-    static_assert(alignof(S) <= kSavedAlign, "saved state is over-aligned for Record::kSavedAlign");
-    saved_type_ = &detail::saved_tag<S>;
-    return *::new (static_cast<void*>(saved_bytes_)) S(s);
-  }
-  // The struct saved by this record's op; an Error if it saved none or another type.
-  template <class S>
-  const S& saved() const {
-    if (saved_type_ != &detail::saved_tag<S>) detail::fail_saved(op, id, "no saved state of the type read");
-    return *std::launder(reinterpret_cast<const S*>(saved_bytes_));
-  }
-  bool has_saved() const { return saved_type_ != nullptr; }
-
-  // A buffer of this record for the op's saved struct (its contents are whatever
-  // the op writes; resize keeps the allocation when the size is unchanged).
-  template <class B>
-  Slot<B> claim() {
-    std::uint8_t& used = used_of<B>();
-    if (used == slots_of<B>().size()) detail::fail_saved(op, id, "more buffers claimed than a record holds");
-    return Slot<B>{used++};
-  }
-  // claim() and copy b into it (labels, weights, a permutation).
-  template <class B>
-  Slot<B> keep(const B& b) {
-    const Slot<B> s = claim<B>();
-    buffer(s) = b;
-    return s;
-  }
-  template <class B>
-  B& buffer(Slot<B> s) {
-    if (s.at >= used_of<B>()) detail::fail_saved(op, id, "a buffer this record's op did not claim");
-    return slots_of<B>()[s.at];
-  }
-  template <class B>
-  const B& buffer(Slot<B> s) const {
-    return const_cast<Record*>(this)->buffer(s);
-  }
-
-  // For Tape::new_record: the record starts its next life with nothing saved.
-  void forget_saved() {
-    saved_type_ = nullptr;
-    tensors_used_ = indices_used_ = words_used_ = 0;
-  }
-
- private:
-  template <class B>
-  auto& slots_of() {
-    if constexpr (std::is_same_v<B, Tensor<T>>) return tensors_;
-    else if constexpr (std::is_same_v<B, IndexTensor>) return indices_;
-    else {
-      static_assert(std::is_same_v<B, Words>, "a record's buffers are Tensor<T>, IndexTensor or Words");
-      return words_;
-    }
-  }
-  template <class B>
-  std::uint8_t& used_of() {
-    if constexpr (std::is_same_v<B, Tensor<T>>) return tensors_used_;
-    else if constexpr (std::is_same_v<B, IndexTensor>) return indices_used_;
-    else return words_used_;
-  }
-
-  alignas(kSavedAlign) unsigned char saved_bytes_[kSavedBytes];
-  const void* saved_type_ = nullptr;
-  std::uint8_t tensors_used_ = 0, indices_used_ = 0, words_used_ = 0;
-  std::array<Tensor<T>, kTensorSlots> tensors_;
-  std::array<IndexTensor, kIndexSlots> indices_;
-  std::array<Words, kWordSlots> words_;
-};
 
 template <class T>
 class Tape {
@@ -259,7 +37,7 @@ class Tape {
   // value()/value_of(), not record(id).value (which holds no copy).
   Var<T> borrow(const Tensor<T>& t);
   // A temporary would be destroyed before the records that read it: refused at
-  // compile time (tests/core/test_tape_saved.cpp checks it does not compile).
+  // compile time (tests/core/test_record.cpp checks it does not compile).
   Var<T> borrow(const Tensor<T>&& t) = delete;
 
   const Tensor<T>& value(const Var<T>& v) const;
@@ -391,10 +169,6 @@ class NoGrad {
   bool previous_;
 };
 
-extern template struct Parameter<float>;
-extern template struct Parameter<double>;
-extern template class Var<float>;
-extern template class Var<double>;
 extern template class Tape<float>;
 extern template class Tape<double>;
 

@@ -7,8 +7,10 @@
 #include <tapegrad/core/compare.hpp>
 #include <tapegrad/core/error.hpp>
 #include <tapegrad/core/gradcheck.hpp>
+#include <tapegrad/core/record.hpp>
 #include <tapegrad/core/tape.hpp>
 #include <tapegrad/core/tensor.hpp>
+#include <tapegrad/core/var.hpp>
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/dropout.hpp>
 #include <tapegrad/ops/elementwise.hpp>

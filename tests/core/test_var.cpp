@@ -1,5 +1,7 @@
 // Handles: a Var that outlives its tape, a moved-from Var, and borrow() of a
 // temporary (which does not compile). Every misuse is an Error naming the op.
+#include <tapegrad/core/var.hpp>
+
 #include <tapegrad/core/tape.hpp>
 
 #include <memory>

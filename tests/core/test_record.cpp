@@ -2,6 +2,8 @@
 // reads only the struct its own forward saved, a record reused after clear() by
 // another op shows none of the previous op's state, and buffers keep their
 // allocations across clear().
+#include <tapegrad/core/record.hpp>
+
 #include <tapegrad/core/tape.hpp>
 
 #include <gmock/gmock.h>
