@@ -265,7 +265,7 @@ int run(const Settings& s) {
     for (std::size_t i = 0; i < n; ++i) y(i) = static_cast<std::int64_t>((i * 7 + seed) % 10);
     std::printf("Data: %zu synthetic examples, 20 features ~ N(0, 1), 10 classes.\n", n);
   } else {
-    examples::Data data = examples::load_data(s.data, 0);
+    examples::Data data = examples::load_data(s.data, 0, 0);
     x = Matrix::from_shape({n, data.train_x.shape()[1]});
     for (std::size_t i = 0; i < n; ++i) {
       for (std::size_t k = 0; k < x.shape()[1]; ++k) x(i, k) = data.train_x(i, k);

@@ -19,7 +19,8 @@
 // --checkpoint FILE saves the parameters, AdamW's state and the history after
 // every epoch; --resume continues from it, ending bit-identical to a run that
 // was never interrupted (--stop-after N interrupts one on purpose).
-#include <cmath>
+#include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -41,40 +42,87 @@ struct Settings : examples::TrainSettings {
     step_epochs = 5;
     threads = 0;  // the BLAS library's default: all cores
   }
-  std::int64_t hidden = 256;
+  std::string hidden = "256";
+  std::string activation = "relu";
+  double dropout = 0;
   double weight_decay = 0.05;
 };
 
 const char* const kSynopsis =
-    "Trains a one-hidden-layer ReLU network, scores = relu(X*W1 + b1)*W2 + b2, on\n"
-    "mean-centred Fashion-MNIST pixels with the fused multiclass hinge loss and AdamW\n"
-    "(decoupled weight decay on W1 and W2, none on the biases) under a per-step\n"
-    "learning-rate schedule; He initialisation. Prints a progress bar per epoch on\n"
-    "stderr, then train and test accuracy on stdout. --out DIR writes train_mlp_loss.png,\n"
-    "train_mlp_accuracy.png and train_mlp_features.png (the first 40 hidden units'\n"
-    "input weights as 28x28 images); --report FILE writes the run as JSON.";
+    "Trains a ReLU (or tanh, sigmoid, leaky ReLU) network built with nn::Sequential,\n"
+    "Linear(784, h1) - act [- Dropout] - ... - Linear(hk, 10), on mean-centred\n"
+    "Fashion-MNIST pixels with the fused multiclass hinge loss and AdamW (decoupled\n"
+    "weight decay on the weights, none on the biases) under a per-step learning-rate\n"
+    "schedule; He-normal weights, zero biases. The last 10000 training images are held\n"
+    "out for validation (--validation); the test set is evaluated once, at the end.\n"
+    "Prints a progress bar per epoch on stderr, then train, validation and test\n"
+    "accuracy on stdout. --out DIR writes train_mlp_loss.png, train_mlp_accuracy.png\n"
+    "and train_mlp_features.png (the first 40 hidden units' input weights as 28x28\n"
+    "images); --report FILE writes the run as JSON.";
 
-struct Mlp {
-  Parameter<float> w1, b1, w2, b2;
-  Mlp(std::size_t d, std::size_t h, std::size_t c, std::uint64_t seed)
-      : w1(examples::normal_tensor({d, h}, std::sqrt(2.0 / static_cast<double>(d)), seed), "W1"),
-        b1(Tensor<float>(xt::zeros<float>({h})), "b1"),
-        w2(examples::normal_tensor({h, c}, std::sqrt(2.0 / static_cast<double>(h)), seed + 1), "W2"),
-        b2(Tensor<float>(xt::zeros<float>({c})), "b2") {}
-
-  Var<float> forward(Tape<float>& t, const Var<float>& x) {
-    const Var<float> hidden = relu(matmul(x, t.watch(w1)) + t.watch(b1));
-    return matmul(hidden, t.watch(w2)) + t.watch(b2);
+// "256,128" -> {256, 128}: one or more widths in [1, 65536], comma-separated.
+std::vector<std::size_t> parse_hidden(const std::string& text) {
+  std::vector<std::size_t> widths;
+  std::size_t begin = 0;
+  while (true) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    char* stop = nullptr;
+    const long long w = item.empty() ? 0 : std::strtoll(item.c_str(), &stop, 10);
+    if (item.empty() || *stop != '\0' || w < 1 || w > 65536 || item[0] == '+' || item[0] == '-')
+      throw examples::UsageError("--hidden: expected widths in [1, 65536] separated by commas (e.g. 256,128), got '" +
+                                 text + "'");
+    widths.push_back(static_cast<std::size_t>(w));
+    if (end == text.size()) return widths;
+    begin = end + 1;
   }
-};
+}
+
+// The activation --activation names, as a module, and He initialisation's gain for it.
+void push_activation(nn::Sequential<float>& net, const std::string& name) {
+  if (name == "relu") net.push_back(nn::ReLU<float>());
+  else if (name == "tanh") net.push_back(nn::Tanh<float>());
+  else if (name == "sigmoid") net.push_back(nn::Sigmoid<float>());
+  else net.push_back(nn::LeakyReLU<float>(0.01));
+}
+nn::init::Nonlinearity gain_for(const std::string& name) {
+  if (name == "tanh") return nn::init::Nonlinearity::tanh;
+  if (name == "sigmoid") return nn::init::Nonlinearity::sigmoid;
+  if (name == "leaky_relu") return nn::init::Nonlinearity::leaky_relu;
+  return nn::init::Nonlinearity::relu;
+}
+
+// Linear(d, h1) - act [- Dropout(p)] - ... - Linear(hk, c), every layer drawn from
+// one generator in order: weights N(0, gain²/fan_in) (He), biases 0.
+nn::Sequential<float> build_mlp(std::size_t d, const std::vector<std::size_t>& hidden, std::size_t c,
+                                const Settings& s) {
+  nn::Generator gen(static_cast<std::uint64_t>(s.seed));
+  nn::Sequential<float> net;
+  const auto add_linear = [&](std::size_t in, std::size_t out, nn::init::Nonlinearity gain) {
+    nn::Linear<float>& layer = net.push_back(nn::Linear<float>(in, out, gen));
+    nn::init::kaiming_normal(layer.weight().value, gen, 0.01, nn::init::FanMode::fan_in, gain);
+    nn::init::zeros(layer.bias()->value);
+  };
+  std::size_t in = d;
+  for (std::size_t h : hidden) {
+    add_linear(in, h, gain_for(s.activation));
+    push_activation(net, s.activation);
+    if (s.dropout > 0) net.push_back(nn::Dropout<float>(s.dropout, gen));
+    in = h;
+  }
+  add_linear(in, c, nn::init::Nonlinearity::linear);
+  return net;
+}
 
 void add_options(examples::ArgParser& args, Settings* s) {
   examples::add_loss_option(args, s);
-  args.add_int("--hidden", &s->hidden, "hidden units", 1, 1 << 16);
+  args.add_string("--hidden", &s->hidden, "W1,W2,...", "hidden layer widths (one or more)");
+  args.add_string("--activation", &s->activation, "", "hidden activation", {"relu", "tanh", "sigmoid", "leaky_relu"});
+  args.add_double("--dropout", &s->dropout, "dropout after each hidden activation (0: none)", 0, 0.99);
   args.add_int("--epochs", &s->epochs, "passes over the training set", 1, 100000);
   args.add_int("--batch-size", &s->batch_size, "examples per step", 1, 1 << 20);
-  args.add_double("--lr", &s->lr, "base learning rate (Adam)", 0, 1e6);
-  args.add_double("--weight-decay", &s->weight_decay, "decoupled weight decay on W1, W2 (AdamW)", 0, 1e6);
+  args.add_double("--lr", &s->lr, "base learning rate (AdamW)", 0, 1e6);
+  args.add_double("--weight-decay", &s->weight_decay, "decoupled weight decay on the weights (AdamW)", 0, 1e6);
   examples::add_schedule_options(args, s);
   examples::add_run_options(args, s);
 }
@@ -85,6 +133,8 @@ examples::JsonObject report_settings(const Settings& s, int blas_threads) {
   examples::JsonObject settings;
   settings.set("loss", s.loss)
       .set("hidden", s.hidden)
+      .set("activation", s.activation)
+      .set("dropout", s.dropout)
       .set("epochs", s.epochs)
       .set("batch_size", s.batch_size)
       .set("optimizer", "adamw")
@@ -97,27 +147,32 @@ examples::JsonObject report_settings(const Settings& s, int blas_threads) {
 }
 
 int run(const Settings& s) {
+  const std::vector<std::size_t> hidden = parse_hidden(s.hidden);  // a usage error before any loading
   examples::TrainingRun training("train_mlp", s);
   const std::size_t d = training.data().train_x.shape()[1], c = 10;
-  const auto seed = static_cast<std::uint64_t>(s.seed);
+  nn::Sequential<float> net = build_mlp(d, hidden, c, s);
 
-  Mlp net(d, static_cast<std::size_t>(s.hidden), c, seed);
   // AdamW in two parameter groups: the weights with decoupled weight decay, the
   // biases without.
+  std::vector<Parameter<float>*> weights, biases;
+  for (auto& [name, p] : net.named_parameters())
+    (name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0 ? biases : weights).push_back(p);
   AdamOptions ao;
   ao.lr = s.lr;
   ao.weight_decay = s.weight_decay;
-  AdamW<float> opt({{&net.w1, &net.w2}, {{&net.b1, &net.b2}, GroupOptions().weight_decay(0)}}, ao);
+  AdamW<float> opt({{weights}, {biases, GroupOptions().weight_decay(0)}}, ao);
 
   examples::TrainingModel model;
-  model.params = {&net.w1, &net.b1, &net.w2, &net.b2};
+  model.params = net.parameters();
   model.optimizer = &opt;
-  model.scores = [&](Tape<float>& t, const Var<float>& x) { return net.forward(t, x); };
-  model.batch_scores = [&](Tape<float>& t, const Tensor<float>& x) { return net.forward(t, t.constant(x)); };
+  model.module = &net;
+  // The batch is borrowed, not copied: it stays put until the step is done.
+  model.batch_scores = [&](Tape<float>& t, const Tensor<float>& x) { return net(t.borrow(x)); };
   if (!training.train(model)) return 0;
 
-  const examples::WeightImages features{"features", &net.w1.value, 40, {},
-                                        "train_mlp: input weights of hidden units 0-39 (columns of W1)", 8};
+  const Tensor<float>& w1 = net.at<nn::Linear<float>>(0).weight().value;
+  const examples::WeightImages features{"features", &w1, 40, {},
+                                        "train_mlp: input weights of hidden units 0-39 (columns of the first W)", 8};
   const std::vector<std::string> pictures = training.write_pictures(s.loss + " hinge", features);
   return training.finish(pictures, report_settings(s, training.blas_threads()));
 }

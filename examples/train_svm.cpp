@@ -95,22 +95,25 @@ examples::JsonObject report_settings(const Settings& s, int blas_threads) {
 int run(const Settings& s) {
   examples::TrainingRun training("train_svm", s);
   const std::size_t d = training.data().train_x.shape()[1], c = 10;
-  const auto seed = static_cast<std::uint64_t>(s.seed);
 
-  Parameter<float> w(examples::normal_tensor({d, c}, s.init_scale, seed), "W");
-  Parameter<float> b(Tensor<float>(xt::zeros<float>({c})), "b");
+  // scores = X·W + b: an nn::Linear, W (d, c) drawn N(0, init_scale²) and b = 0.
+  nn::Generator gen(static_cast<std::uint64_t>(s.seed));
+  nn::Linear<float> linear(d, c, gen);
+  Parameter<float>& w = linear.weight();
+  nn::init::normal(w.value, gen, 0.0, s.init_scale);
+  nn::init::zeros(linear.bias()->value);
   SGDOptions so;
   so.lr = s.lr;
   so.momentum = s.momentum;
   // (reg/2)·|W|² adds reg·W to W's gradient: SGD's weight decay, in W's group alone.
-  SGD<float> opt({{{&w}, GroupOptions().weight_decay(s.reg)}, {&b}}, so);
+  SGD<float> opt({{{&w}, GroupOptions().weight_decay(s.reg)}, {linear.bias()}}, so);
 
   examples::TrainingModel model;
-  model.params = {&w, &b};
+  model.params = linear.parameters();
   model.optimizer = &opt;
-  model.scores = [&](Tape<float>& t, const Var<float>& x) { return matmul(x, t.watch(w)) + t.watch(b); };
+  model.module = &linear;
   // The batch is borrowed, not copied: it stays put until the step is done.
-  model.batch_scores = [&](Tape<float>& t, const Tensor<float>& x) { return model.scores(t, t.borrow(x)); };
+  model.batch_scores = [&](Tape<float>& t, const Tensor<float>& x) { return linear(t.borrow(x)); };
   model.extra_loss = [&] { return l2_term(w, s.reg); };
   if (!training.train(model)) return 0;
 

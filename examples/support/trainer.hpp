@@ -35,6 +35,7 @@ struct TrainSettings {
   double margin = 1.0;
   std::int64_t seed = 0;
   std::int64_t limit = 0;
+  std::int64_t validation = 10000;  // the last N training images, held out
   std::int64_t threads = 1;
   std::string data, report, out;
   bool quiet = false;
@@ -47,7 +48,7 @@ struct TrainSettings {
 void add_loss_option(ArgParser& args, TrainSettings* s);
 // --schedule, --step-epochs, --gamma, --p and --margin, in that order.
 void add_schedule_options(ArgParser& args, TrainSettings* s);
-// --seed, --data, --threads, --limit, --report, --out, --quiet and the
+// --seed, --data, --threads, --limit, --validation, --report, --out, --quiet and the
 // checkpoint options: the last options of both tools, in that order.
 void add_run_options(ArgParser& args, TrainSettings* s);
 
@@ -67,10 +68,11 @@ struct TrainingModel {
   // Over params, in any groups: its state is checkpointed, and the schedule sets
   // every group's lr from the group's initial lr each step.
   tapegrad::Optimizer<float>* optimizer = nullptr;
+  // The model: put in training mode for each epoch; evaluated with
+  // nn::accuracy (in batches, under NoGrad, in eval mode).
+  tapegrad::nn::Module<float>* module = nullptr;
   // Scores of a training batch (the tool picks borrowing or copying the batch).
   std::function<Var<float>(Tape<float>&, const Tensor<float>& x)> batch_scores;
-  // Scores of evaluation rows already on the tape.
-  std::function<Var<float>(Tape<float>&, const Var<float>& x)> scores;
   // Optional: added to each batch's loss in the reported loss, for a term the
   // tape does not record (train_svm's L2 term, whose gradient the optimizer's
   // weight decay adds).
@@ -100,7 +102,9 @@ class TrainingRun {
   int blas_threads() const { return threads_; }
 
   // Trains from the epoch --resume restores (0 without it) to --epochs,
-  // checkpointing after each; false when --stop-after stopped the run.
+  // checkpointing after each and evaluating the training and validation sets;
+  // then evaluates the test set, once. False when --stop-after stopped the run
+  // (the test set is then not evaluated).
   bool train(const TrainingModel& m);
   // With --out: the loss and accuracy curves, then the weight images; returns
   // the paths written (none without --out).
@@ -123,6 +127,7 @@ class TrainingRun {
   History history_;
   ProgressBar bar_;
   std::int64_t step_ = 0;  // the schedule's position: optimizer steps taken
+  double test_accuracy_ = 0;  // evaluated once, after the last epoch
 };
 
 }  // namespace examples

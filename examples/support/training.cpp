@@ -29,21 +29,35 @@ void copy_rows(const Tensor<float>& x, std::size_t begin, std::size_t n, Tensor<
   if (n) std::memcpy(buf.data(), x.data() + begin * cols, n * cols * sizeof(float));
 }
 
-Data load_data(const std::string& dir, std::size_t limit) {
+namespace {
+// Rows [begin, begin + n) of images and labels, copied.
+void take_rows(const Tensor<float>& x, const IndexTensor& y, std::size_t begin, std::size_t n, Tensor<float>& out_x,
+               IndexTensor& out_y) {
+  copy_rows(x, begin, n, out_x);
+  out_y = IndexTensor::from_shape({n});
+  std::copy(y.data() + begin, y.data() + begin + n, out_y.data());
+}
+}  // namespace
+
+Data load_data(const std::string& dir, std::size_t limit, std::size_t validation) {
   tapegrad::Dataset d = tapegrad::load_fashion_mnist(dir.empty() ? tapegrad::default_fashion_mnist_dir() : dir);
   Data out;
   const std::size_t n = d.train_images.shape()[0];
-  if (limit > 0 && limit < n) {
-    copy_rows(d.train_images, 0, limit, out.train_x);
-    out.train_y = IndexTensor::from_shape({limit});
-    std::copy(d.train_labels.data(), d.train_labels.data() + limit, out.train_y.data());
-  } else {
-    out.train_x = std::move(d.train_images);
-    out.train_y = std::move(d.train_labels);
-  }
+  if (validation >= n)
+    throw std::runtime_error("--validation " + std::to_string(validation) + " leaves no training rows (the " +
+                             "training set has " + std::to_string(n) + ")");
+  const std::size_t train_rows = limit > 0 ? std::min(limit, n - validation) : n - validation;
+  take_rows(d.train_images, d.train_labels, n - validation, validation, out.validation_x, out.validation_y);
+  take_rows(d.train_images, d.train_labels, 0, train_rows, out.train_x, out.train_y);
+  d.train_images = Tensor<float>();  // 188 MB no longer needed
   out.test_x = std::move(d.test_images);
   out.test_y = std::move(d.test_labels);
   out.mean = tapegrad::center(out.train_x, out.test_x);
+  // The same training mean off the validation rows (center() takes two sets).
+  float* v = out.validation_x.data();
+  const std::size_t cols = out.mean.size();
+  for (std::size_t i = 0; i < validation; ++i)
+    for (std::size_t j = 0; j < cols; ++j) v[i * cols + j] -= out.mean(j);
   return out;
 }
 
@@ -105,7 +119,7 @@ void add_history(JsonObject& report, const History& h) {
   report.set("loss", h.loss);
   report.set("epoch_seconds", h.epoch_seconds);
   report.set("train_accuracy_per_epoch", h.train_accuracy);
-  report.set("test_accuracy_per_epoch", h.test_accuracy);
+  if (!h.validation_accuracy.empty()) report.set("validation_accuracy_per_epoch", h.validation_accuracy);
 }
 
 void add_checkpoint_options(ArgParser& args, CheckpointOptions* o) {
@@ -126,12 +140,13 @@ void prepare_checkpoint(const CheckpointOptions& o) {
 
 namespace {
 
-// The history's series, by the names a checkpoint stores them under.
-std::vector<std::pair<const char*, std::vector<double>*>> history_series(History& h) {
-  return {{"loss", &h.loss},
-          {"train_accuracy", &h.train_accuracy},
-          {"test_accuracy", &h.test_accuracy},
-          {"epoch_seconds", &h.epoch_seconds}};
+// The history's series, by the names a checkpoint stores them under (the
+// validation accuracies only when the run holds a validation set out).
+std::vector<std::pair<const char*, std::vector<double>*>> history_series(History& h, bool validation) {
+  std::vector<std::pair<const char*, std::vector<double>*>> series = {
+      {"loss", &h.loss}, {"train_accuracy", &h.train_accuracy}, {"epoch_seconds", &h.epoch_seconds}};
+  if (validation) series.insert(series.begin() + 2, {"validation_accuracy", &h.validation_accuracy});
+  return series;
 }
 
 }  // namespace
@@ -154,7 +169,12 @@ std::int64_t resume_training(const CheckpointOptions& o, const TrainingState& st
     throw std::runtime_error(where + std::to_string(state.optimizer->steps()) + " optimizer steps after " +
                              std::to_string(done) + " epochs, but this run takes " + std::to_string(steps_per_epoch) +
                              " steps per epoch (another --batch-size or --limit?)");
-  for (auto& [name, values] : history_series(*state.history)) {
+  const bool saved_validation = std::any_of(c.meta.series.begin(), c.meta.series.end(),
+                                            [](const tapegrad::CheckpointSeries& m) { return m.name == "validation_accuracy"; });
+  if (saved_validation != state.validation)
+    throw std::runtime_error(where + "saved by a run " + (saved_validation ? "with" : "without") +
+                             " a validation set, this run has --validation " + (state.validation ? "> 0" : "0"));
+  for (auto& [name, values] : history_series(*state.history, state.validation)) {
     auto it = std::find_if(c.meta.series.begin(), c.meta.series.end(),
                            [&](const tapegrad::CheckpointSeries& m) { return m.name == name; });
     if (it == c.meta.series.end() || it->values.size() != static_cast<std::size_t>(done))
@@ -172,7 +192,7 @@ std::int64_t resume_training(const CheckpointOptions& o, const TrainingState& st
 void save_training(const CheckpointOptions& o, const TrainingState& state, std::int64_t epochs_done) {
   if (o.path.empty()) return;
   tapegrad::CheckpointMeta meta{state.model, epochs_done, state.seed};
-  for (const auto& [name, values] : history_series(*state.history)) meta.series.push_back({name, *values});
+  for (const auto& [name, values] : history_series(*state.history, state.validation)) meta.series.push_back({name, *values});
   tapegrad::save_checkpoint<float>(o.path, state.params, state.optimizer, meta);
 }
 
@@ -217,9 +237,9 @@ std::vector<std::string> write_curves(const std::string& dir, const std::string&
   ao.title = prefix + ": accuracy per epoch";
   ao.x_label = "epoch";
   ao.y_label = "accuracy";
-  tapegrad::write_png(acc_path, tapegrad::line_chart({{"train", epochs, h.train_accuracy},
-                                                      {"test", epochs, h.test_accuracy}},
-                                                     ao));
+  std::vector<tapegrad::Series> curves = {{"train", epochs, h.train_accuracy}};
+  if (!h.validation_accuracy.empty()) curves.push_back({"validation", epochs, h.validation_accuracy});
+  tapegrad::write_png(acc_path, tapegrad::line_chart(curves, ao));
   return {loss_path, acc_path};
 }
 

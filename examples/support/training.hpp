@@ -27,15 +27,19 @@ using tapegrad::Var;
 const std::vector<std::string>& fashion_mnist_classes();
 
 struct Data {
-  Tensor<float> train_x, test_x;  // N × 784, centred by the training mean
-  IndexTensor train_y, test_y;
+  Tensor<float> train_x, validation_x, test_x;  // rows × 784, centred by the training mean
+  IndexTensor train_y, validation_y, test_y;
   Tensor<float> mean;  // 784: the training mean that was subtracted
 };
 
-// Loads Fashion-MNIST from dir (empty: the default location), keeps the first
-// `limit` training rows when limit > 0 (for quick runs), and subtracts the
-// per-pixel mean of the kept training rows from both sets.
-Data load_data(const std::string& dir, std::size_t limit);
+// Loads Fashion-MNIST from dir (empty: the default location). The last
+// `validation` rows of the 60,000 training images are held out as the validation
+// set (0: none); the rest train, cut to their first `limit` rows when limit > 0
+// (for quick runs: the validation rows stay the same). The per-pixel mean of the
+// training rows alone is subtracted from all three sets, so neither validation
+// nor test statistics leak into the transform. A validation set that leaves no
+// training rows is an error naming --validation.
+Data load_data(const std::string& dir, std::size_t limit, std::size_t validation);
 
 // Copies rows [begin, begin + n) of x (rows contiguous) into buf, shaped n × cols.
 void copy_rows(const Tensor<float>& x, std::size_t begin, std::size_t n, Tensor<float>& buf);
@@ -43,28 +47,6 @@ void copy_rows(const Tensor<float>& x, std::size_t begin, std::size_t n, Tensor<
 // Rows of scores (N × C) whose largest score (the first, on a tie) is at the
 // label labels[offset + row].
 std::size_t count_correct(const Tensor<float>& scores, const IndexTensor& labels, std::size_t offset = 0);
-
-// The accuracy of `forward` (Var x -> Var scores) over all of (x, y), in chunks
-// of `chunk` rows on `tape` under NoGrad. Each chunk is copied once, into
-// `buf`'s value, which the tape then reads in place (a watched Parameter under
-// NoGrad needs no gradient and is not copied, unlike tape.constant).
-template <class Forward>
-double evaluate(Tape<float>& tape, const Tensor<float>& x, const IndexTensor& y, Forward&& forward,
-                tapegrad::Parameter<float>& buf, std::size_t chunk = 10000) {
-  const std::size_t n = x.shape()[0];
-  if (n == 0) return 0;
-  tapegrad::NoGrad<float> no_grad(tape);
-  std::size_t correct = 0;
-  for (std::size_t begin = 0; begin < n; begin += chunk) {
-    const std::size_t rows = std::min(chunk, n - begin);
-    copy_rows(x, begin, rows, buf.value);
-    tape.clear();
-    const Var<float> scores = forward(tape.watch(buf));
-    correct += count_correct(tape.value(scores), y, begin);
-  }
-  tape.clear();
-  return static_cast<double>(correct) / static_cast<double>(n);
-}
 
 // Sets the BLAS library's thread count when it is OpenBLAS (looked up at run
 // time, so any BLAS links); n <= 0 leaves it alone. Returns the count in force,
@@ -83,7 +65,9 @@ std::unique_ptr<tapegrad::LrSchedule> make_schedule(const std::string& kind, dou
 
 struct History {
   std::vector<double> loss;  // mean training loss over each epoch's batches
-  std::vector<double> train_accuracy, test_accuracy;  // evaluated after each epoch
+  // Evaluated after each epoch; validation_accuracy stays empty without a
+  // validation set. The test set is not here: it is evaluated once, at the end.
+  std::vector<double> train_accuracy, validation_accuracy;
   std::vector<double> epoch_seconds;  // training time only (no evaluation)
 };
 
@@ -109,12 +93,14 @@ struct TrainingState {
   std::vector<tapegrad::Parameter<float>*> params;
   tapegrad::Optimizer<float>* optimizer = nullptr;
   History* history = nullptr;
+  bool validation = false;  // the run holds a validation set out (its accuracies are saved)
 };
 
 // With --resume and an existing file: restores the parameters, the optimizer
 // (its step count fixes the learning-rate schedule) and the history, and
 // returns the epochs already done; 0 when there is nothing to resume. Another
-// model, other shapes, another --seed, more epochs than --epochs or a step
+// model, other shapes, another --seed, a run with(out) a validation set when
+// this one is without (with), more epochs than --epochs or a step
 // count that another --batch-size or --limit would give are errors naming the
 // file (exit 1). Batches depend only on (seed, epoch), so a resumed run goes on
 // exactly as the uninterrupted one would.
@@ -132,8 +118,8 @@ void ensure_dir(const std::string& dir);
 // after training.
 void prepare_outputs(const std::string& out_dir, const std::string& report_file);
 
-// Writes <dir>/<prefix>_loss.png and <dir>/<prefix>_accuracy.png (train and
-// test per epoch) and returns their paths.
+// Writes <dir>/<prefix>_loss.png and <dir>/<prefix>_accuracy.png (train and,
+// when held out, validation accuracy per epoch) and returns their paths.
 std::vector<std::string> write_curves(const std::string& dir, const std::string& prefix, const History& h,
                                       const std::string& loss_name);
 

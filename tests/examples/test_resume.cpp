@@ -112,7 +112,7 @@ TEST_F(Resume, SvmInterruptedTwiceEndsBitIdentical) {
   EXPECT_EQ(a.optimizer.steps, 36);
   // SGD in two groups: W with weight decay (the L2 term), b without.
   EXPECT_EQ(a.optimizer_name, "SGD");
-  EXPECT_EQ(a.optimizer_params, (std::vector<std::string>{"W", "b"}));
+  EXPECT_EQ(a.optimizer_params, (std::vector<std::string>{"weight", "bias"}));
   EXPECT_EQ(a.optimizer.group_sizes, (std::vector<std::size_t>{1, 1}));
   EXPECT_EQ(a.optimizer.lr.size(), 2u);
   expect_same_training(a, b);
@@ -120,7 +120,7 @@ TEST_F(Resume, SvmInterruptedTwiceEndsBitIdentical) {
   EXPECT_EQ(b.meta.series.back().name, "epoch_seconds");
   EXPECT_EQ(b.meta.series.back().values[0], one.meta.series.back().values[0]);
   const std::string report = without_timings("straight.json");
-  EXPECT_NE(report.find("\"test_accuracy_per_epoch\": ["), std::string::npos) << report;
+  EXPECT_NE(report.find("\"validation_accuracy_per_epoch\": ["), std::string::npos) << report;
   EXPECT_EQ(without_timings("cut.json"), report);
 }
 
@@ -133,9 +133,10 @@ TEST_F(Resume, MlpInterruptedEndsBitIdentical) {
   const Checkpoint<float> a = checkpoint("straight.npz"), b = checkpoint("cut.npz");
   // AdamW in two groups: the weights with decoupled decay, the biases without.
   EXPECT_EQ(a.optimizer_name, "AdamW");
-  EXPECT_EQ(a.optimizer_params, (std::vector<std::string>{"W1", "W2", "b1", "b2"}));
+  // nn::Sequential's names: Linear, ReLU, Linear.
+  EXPECT_EQ(a.optimizer_params, (std::vector<std::string>{"0.weight", "2.weight", "0.bias", "2.bias"}));
   EXPECT_EQ(a.optimizer.group_sizes, (std::vector<std::size_t>{2, 2}));
-  EXPECT_EQ(a.optimizer.tensors.size(), 8u);  // m and v of W1, W2, b1, b2
+  EXPECT_EQ(a.optimizer.tensors.size(), 8u);  // m and v of each weight and bias
   EXPECT_EQ(a.params[0].value.shape(), (std::vector<std::size_t>{784, 48}));
   expect_same_training(a, b);
   EXPECT_EQ(without_timings("cut.json"), without_timings("straight.json"));
@@ -179,7 +180,8 @@ TEST_F(Resume, SameSeedGivesBitIdenticalCheckpointsOtherSeedDoesNot) {
   EXPECT_FALSE(same_bits(a.params[0].value, c.params[0].value));  // W differs: the test can tell runs apart
   // Without the timings the files are identical byte for byte.
   for (const char* name : {"a.npz", "b.npz"}) {
-    Parameter<float> w(Tensor<float>(xt::zeros<float>({784, 10})), "W"), bias(Tensor<float>(xt::zeros<float>({10})), "b");
+    Parameter<float> w(Tensor<float>(xt::zeros<float>({784, 10})), "weight"),
+        bias(Tensor<float>(xt::zeros<float>({10})), "bias");
     CheckpointMeta meta = load_checkpoint<float>(path(name), {&w, &bias}, nullptr, "train_svm");
     meta.series.pop_back();  // epoch_seconds
     save_checkpoint<float>(path(std::string(name) + ".untimed"), {&w, &bias}, nullptr, meta);
@@ -198,13 +200,16 @@ TEST_F(Resume, MismatchedCheckpointsAreDataErrorsNamingTheFile) {
   // Other shapes: the hidden layer's width.
   ok(kMlp, with(mlp, {"--checkpoint", "mlp.npz", "--stop-after", "1"}));
   r = run(kMlp, {"--epochs", "2", "--limit", "2000", "--hidden", "24", "--quiet", "--checkpoint", "mlp.npz", "--resume"});
-  expect_one_line_error(r, 1, "train_mlp: load_checkpoint: mlp.npz: parameter 'W1' has shape (784, 16) in the "
+  expect_one_line_error(r, 1, "train_mlp: load_checkpoint: mlp.npz: parameter '0.weight' has shape (784, 16) in the "
                               "checkpoint but (784, 24) in the model\n");
   // Another seed, fewer epochs than saved, another batch size.
   r = run(kSvm, with(kSvmArgs, {"--checkpoint", "svm.npz", "--resume", "--seed", "3"}));
   expect_one_line_error(r, 1, "train_svm: --resume: svm.npz: saved by a run with --seed 0, this run has --seed 3\n");
   r = run(kSvm, {"--epochs", "2", "--limit", "3000", "--quiet", "--checkpoint", "svm.npz", "--resume"});
   expect_one_line_error(r, 1, "train_svm: --resume: svm.npz: holds 3 epochs, more than --epochs 2\n");
+  r = run(kSvm, with(kSvmArgs, {"--checkpoint", "svm.npz", "--resume", "--validation", "0"}));
+  expect_one_line_error(r, 1, "train_svm: --resume: svm.npz: saved by a run with a validation set, this run has "
+                              "--validation 0\n");
   r = run(kSvm, with(kSvmArgs, {"--checkpoint", "svm.npz", "--resume", "--batch-size", "100"}));
   expect_one_line_error(r, 1, "train_svm: --resume: svm.npz: 36 optimizer steps after 3 epochs, but this run takes "
                               "30 steps per epoch (another --batch-size or --limit?)\n");
