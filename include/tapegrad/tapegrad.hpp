@@ -16,6 +16,7 @@
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/indexing.hpp>
 #include <tapegrad/ops/linalg.hpp>
+#include <tapegrad/ops/norm.hpp>
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
 #include <tapegrad/losses/hinge.hpp>
