@@ -28,6 +28,7 @@
 #include <tapegrad/nn/init.hpp>
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/module.hpp>
+#include <tapegrad/nn/norm.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/clip.hpp>
