@@ -12,10 +12,12 @@
 #include <tapegrad/core/tensor.hpp>
 #include <tapegrad/core/var.hpp>
 #include <tapegrad/ops/activation.hpp>
+#include <tapegrad/ops/conv.hpp>
 #include <tapegrad/ops/dropout.hpp>
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/indexing.hpp>
 #include <tapegrad/ops/linalg.hpp>
+#include <tapegrad/ops/pool.hpp>
 #include <tapegrad/ops/norm.hpp>
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
