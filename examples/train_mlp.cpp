@@ -173,7 +173,7 @@ int run(const Settings& s) {
   const Tensor<float>& w1 = net.at<nn::Linear<float>>(0).weight().value;
   const examples::WeightImages features{"features", &w1, 40, {},
                                         "train_mlp: input weights of hidden units 0-39 (columns of the first W)", 8};
-  const std::vector<std::string> pictures = training.write_pictures(s.loss + " hinge", features);
+  const std::vector<std::string> pictures = training.write_pictures(examples::loss_label(s), features);
   return training.finish(pictures, report_settings(s, training.blas_threads()));
 }
 

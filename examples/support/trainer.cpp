@@ -17,8 +17,12 @@ double last_or_zero(const std::vector<double>& per_epoch) { return per_epoch.emp
 
 }  // namespace
 
-void add_loss_option(ArgParser& args, TrainSettings* s) {
-  args.add_string("--loss", &s->loss, "", "hinge form", {"crammer-singer", "weston-watkins"});
+void add_loss_option(ArgParser& args, TrainSettings* s, bool with_softmax) {
+  if (with_softmax)
+    args.add_string("--loss", &s->loss, "", "hinge form, or softmax cross-entropy",
+                    {"crammer-singer", "weston-watkins", "softmax"});
+  else
+    args.add_string("--loss", &s->loss, "", "hinge form", {"crammer-singer", "weston-watkins"});
 }
 
 void add_schedule_options(ArgParser& args, TrainSettings* s) {
@@ -65,6 +69,15 @@ tapegrad::HingeOptions hinge_options(const TrainSettings& s) {
   hinge.p = static_cast<int>(s.p);
   hinge.margin = s.margin;
   return hinge;
+}
+
+Var<float> training_loss(const TrainSettings& s, const Var<float>& scores, const IndexTensor& labels) {
+  if (s.loss == "softmax") return tapegrad::softmax_cross_entropy(scores, labels);
+  return tapegrad::multiclass_hinge(scores, labels, hinge_options(s));
+}
+
+std::string loss_label(const TrainSettings& s) {
+  return s.loss == "softmax" ? "softmax cross-entropy" : s.loss + " hinge";
 }
 
 TrainingRun::TrainingRun(std::string tool, const TrainSettings& s) : tool_(std::move(tool)), s_(s), bar_(s.quiet) {
@@ -119,7 +132,6 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
                 static_cast<long long>(s_.epochs));
   bar_.start(label, batches.num_batches());
   const auto t0 = std::chrono::steady_clock::now();
-  const tapegrad::HingeOptions hinge = hinge_options(s_);
   double loss_sum = 0;
   std::size_t seen = 0, correct = 0, done = 0;
   batches.start_epoch(static_cast<std::uint64_t>(epoch));
@@ -128,7 +140,7 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
     m.optimizer->zero_grad();
     tape.clear();
     const Var<float> scores = m.batch_scores(tape, batches.x());
-    const Var<float> loss = tapegrad::multiclass_hinge(scores, batches.y(), hinge);
+    const Var<float> loss = training_loss(s_, scores, batches.y());
     tape.backward(loss);
     double batch_loss = static_cast<double>(tape.value(loss)());
     if (m.extra_loss) batch_loss += m.extra_loss();

@@ -44,8 +44,9 @@ struct TrainSettings {
 
 // The options are registered in groups because each tool puts its own options
 // between them (the order is --help's and the report's, which scripts read).
-// --loss, the first option of both tools: its choices are what hinge_options reads.
-void add_loss_option(ArgParser& args, TrainSettings* s);
+// --loss, the first option of every tool: the two hinge forms, and softmax
+// (cross-entropy) when the tool offers it. The epoch loop computes the loss it names.
+void add_loss_option(ArgParser& args, TrainSettings* s, bool with_softmax = false);
 // --schedule, --step-epochs, --gamma, --p and --margin, in that order.
 void add_schedule_options(ArgParser& args, TrainSettings* s);
 // --seed, --data, --threads, --limit, --validation, --report, --out, --quiet and the
@@ -60,6 +61,11 @@ void add_run_settings(JsonObject& settings, const TrainSettings& s, int blas_thr
 
 // The hinge loss --loss, --p and --margin ask for.
 tapegrad::HingeOptions hinge_options(const TrainSettings& s);
+// The loss --loss names on a batch's scores: the fused hinge (hinge_options) or
+// softmax cross-entropy, each the mean over the batch's rows.
+Var<float> training_loss(const TrainSettings& s, const Var<float>& scores, const IndexTensor& labels);
+// What the loss curve's axis calls it ("crammer-singer hinge", "softmax cross-entropy").
+std::string loss_label(const TrainSettings& s);
 
 // What the epoch loop needs from a tool's model: the loop is the same for a
 // linear SVM and an MLP, only the forward pass and the regulariser differ.
