@@ -24,6 +24,7 @@
 #include <tapegrad/losses/hinge.hpp>
 #include <tapegrad/losses/softmax_cross_entropy.hpp>
 #include <tapegrad/nn/activation.hpp>
+#include <tapegrad/nn/conv.hpp>
 #include <tapegrad/nn/dropout.hpp>
 #include <tapegrad/nn/evaluate.hpp>
 #include <tapegrad/nn/flatten.hpp>
@@ -31,6 +32,7 @@
 #include <tapegrad/nn/linear.hpp>
 #include <tapegrad/nn/module.hpp>
 #include <tapegrad/nn/norm.hpp>
+#include <tapegrad/nn/pool.hpp>
 #include <tapegrad/nn/sequential.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/clip.hpp>
