@@ -10,6 +10,7 @@
 
 #include <tapegrad/tapegrad.hpp>
 #include <tapegrad/losses/hinge.hpp>
+#include <tapegrad/ops/conv.hpp>
 #include <tapegrad/optim/sgd.hpp>
 
 namespace tapegrad {
@@ -111,6 +112,29 @@ void sgemm_raw(benchmark::State& state, std::size_t n) {
                                                 benchmark::Counter::kIsRate);
 }
 
+// y = conv2d(x, W, b) with padding 1, then backward from a seed of ones: dW, db,
+// and dx when x needs it (the second layer's input is an activation, the first's
+// the data). bench/compare_torch.py times the same in PyTorch.
+void conv2d_step(benchmark::State& state, std::size_t n, std::size_t c, std::size_t hw, std::size_t o,
+                 bool input_grad) {
+  const std::size_t k = 3;
+  Tensor<float> x0 = random_matrix(n * c, hw * hw, 8), w0 = random_matrix(o * c, k * k, 9, 0.1f);
+  x0.reshape({n, c, hw, hw});
+  w0.reshape({o, c, k, k});
+  Parameter<float> x(x0, "x"), w(w0, "W");
+  Parameter<float> b(Tensor<float>(xt::zeros<float>({o})), "b");
+  const Tensor<float> seed = xt::ones<float>({n, o, hw, hw});
+  Tape<float> tape;
+  for (auto _ : state) {
+    Var<float> xv = input_grad ? tape.watch(x) : tape.borrow(x.value);
+    Var<float> y = conv2d(xv, tape.watch(w), tape.watch(b), 1, 1);
+    tape.backward(y, seed);
+    benchmark::DoNotOptimize(w.grad.data());
+    tape.clear();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
+}
+
 void register_all() {
   const std::pair<HingeKind, const char*> kinds[] = {{HingeKind::weston_watkins, "weston-watkins"},
                                                     {HingeKind::crammer_singer, "crammer-singer"}};
@@ -127,6 +151,10 @@ void register_all() {
   benchmark::RegisterBenchmark("linear_svm_step/4096/3072/10", linear_svm_step, 4096, 3072, 10)
       ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("tape_chain/1000", tape_chain, 1000)->Unit(benchmark::kMicrosecond);
+  benchmark::RegisterBenchmark("conv2d/128x1x28x28/32x3x3", conv2d_step, 128, 1, 28, 32, false)
+      ->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("conv2d/128x32x14x14/64x3x3", conv2d_step, 128, 32, 14, 64, true)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("matmul/2048", matmul_forward, 2048)->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("sgemm_raw/2048", sgemm_raw, 2048)->Unit(benchmark::kMillisecond);
 }
