@@ -10,19 +10,24 @@
 // Both follow PyTorch 1.13's F.batch_norm / F.layer_norm: x̂ = (x − μ)/√(σ² + ε)
 // with the BIASED variance σ² = mean((x − μ)²), then y = γ·x̂ + β.
 #include <cstddef>
+#include <optional>
 
 #include <tapegrad/core/tape.hpp>
 
 namespace tapegrad {
 
-// An optional Var argument (gamma, beta): a Var, a pointer to one, or nullptr /
-// {} for none (PyTorch's weight=None). A default-constructed Var passed as a Var
+// An optional Var argument (gamma, beta): a Var, a pointer to one, a std::optional,
+// or nullptr / std::nullopt / {} for none (PyTorch's weight=None). A default-constructed Var passed as a Var
 // is not "none": it is the ops' usual "Var is empty" Error.
 template <class T>
 class OptionalVar {
  public:
   OptionalVar() = default;
   OptionalVar(std::nullptr_t) {}
+  OptionalVar(std::nullopt_t) {}
+  OptionalVar(const std::optional<Var<T>>& v) : present_(v.has_value()) {
+    if (v) var_ = *v;
+  }
   OptionalVar(const Var<T>& v) : var_(v), present_(true) {}
   OptionalVar(const Var<T>* v) : present_(v != nullptr) {
     if (v) var_ = *v;

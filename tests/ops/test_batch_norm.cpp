@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <tapegrad/ops/norm.hpp>
 #include "support/alloc_counter.hpp"
@@ -44,6 +45,15 @@ TEST(BatchNorm, ForwardAndRunningStatsByHand) {
   EXPECT_TRUE(all_close(rv, Tensor<double>{14.0 / 3, 16.0 / 3}, 0, 1e-15));
   batch_norm(t.constant(x * 7.0), nullptr, nullptr, &rm, &rv, true, 0.0, 1e-5);
   EXPECT_TRUE(all_close(rm, Tensor<double>{3, 2}, 0, 0));
+  // gamma and beta spelled every accepted way: a Var, a pointer, std::optional, nullopt, {}
+  const std::optional<Var<double>> og = g;
+  const Var<double> xv = t.constant(x);
+  EXPECT_TRUE(all_close(batch_norm(xv, &g, og, nullptr, nullptr, true).value(),
+                        batch_norm(xv, g, g, nullptr, nullptr, true).value(), 0, 0));
+  EXPECT_TRUE(all_close(batch_norm(xv, std::nullopt, {}, nullptr, nullptr, true).value(),
+                        batch_norm(xv, nullptr, nullptr, nullptr, nullptr, true).value(), 0, 0));
+  const Var<double>* none = nullptr;
+  EXPECT_TRUE(all_close(batch_norm(xv, none, std::optional<Var<double>>(), nullptr, nullptr, true).value(), xh.value(), 0, 0));
 }
 
 TEST(BatchNorm, FourDimensionalForwardAndGradientMatchPyTorch) {
