@@ -129,6 +129,26 @@ TEST(BatchNormModule, TwoDimensionalLayerAgainstPyTorchAndWithoutTracking) {
                         batch_norm(t.constant(kX4), nullptr, nullptr, nullptr, nullptr, true).value(), 0, 0));
 }
 
+TEST(BatchNormModule, OneDimensionalLayerTakesSequencesAsPyTorch) {
+  // torch.nn.BatchNorm1d(3).double() on x (2, 3, 4) (kX4's values), then on 3x − 1: statistics
+  // over N and L; the second output and the buffers after both
+  BatchNorm1d<double> bn(3);
+  const Tensor<double> x = shaped({2, 3, 4}, std::vector<double>(kX4.begin(), kX4.end()));
+  Tape<double> t;
+  bn(t.constant(x));
+  EXPECT_TRUE(all_close(
+      bn(t.constant(Tensor<double>(3.0 * x - 1.0))).value(),
+      shaped({2, 3, 4},
+             {1.9547996467634565, -0.11927591064997363, 0.07289083428609498, 0.3313219740277046, -0.18480810566994774,
+              -0.002531617885889622, 0.8413410107440086, -1.5485062735358632, -0.3283728640808946, -0.6608430722768807,
+              0.5753841807335462, 0.4770479219713532, -0.22529894233883907, -0.16566098701385235, 0.1391552290916359,
+              -1.9879318441662268, 2.063268577000101, -0.18480810566994774, -0.6978826638769259, -0.28607282110553534,
+              0.8984890309521805, -1.7519072766383559, 1.5587467683554768, -0.7685446890164255}),
+      1e-14, 1e-13));
+  EXPECT_TRUE(all_close(*bn.running_mean(), Tensor<double>{-0.217, 0.5917625000000001, 0.28268750000000004}, 1e-15, 1e-14));
+  EXPECT_TRUE(all_close(*bn.running_var(), Tensor<double>{3.3867154285714287, 3.292522232142857, 5.969864089285715}, 1e-15, 1e-14));
+}
+
 TEST(BatchNormModule, BuffersRoundTripThroughSaveAndLoad) {
   const std::string path = (std::filesystem::path(::testing::TempDir()) /
                             ("tapegrad_norm_state_" + std::to_string(::getpid()) + ".npz"))
