@@ -22,6 +22,7 @@
 #include <tapegrad/ops/reduce.hpp>
 #include <tapegrad/ops/shape.hpp>
 #include <tapegrad/losses/hinge.hpp>
+#include <tapegrad/losses/hinge_check.hpp>
 #include <tapegrad/losses/softmax_cross_entropy.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/conv.hpp>
