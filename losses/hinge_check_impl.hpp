@@ -2,7 +2,8 @@
 // What check_hinge_gradient's two files share (internal to losses/): the
 // subdifferential of the hinge at the given scores, the space the candidate lives in
 // (dL/dscores or dL/dW = Xᵀ·dL/dscores), and the comparison and fit over that set.
-// losses/hinge_check.cpp builds and fits; losses/hinge_check_diagnose.cpp names causes.
+// losses/hinge_check.cpp builds the set, losses/hinge_check_fit.cpp compares and fits,
+// losses/hinge_check_diagnose.cpp names causes.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -52,6 +53,10 @@ struct Space {
   // g (N×C) itself, or Xᵀ·g (D×C)
   Tensor<double> map(const Tensor<double>& g) const;
 };
+
+// Adds value·a to m at (row, col) and subtracts it at (row, label) (dL/dscores), or
+// the same along x_row (dL/dW): param p's contribution at θ_p = value.
+void add_param(const Space& space, const Param& p, double value, Tensor<double>& m);
 
 // dL/dscores at coefficients theta (tapegrad's convention for theta = conv).
 Tensor<double> gradient_at(const Subdifferential& s, const std::vector<double>& theta);
