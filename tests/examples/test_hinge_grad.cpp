@@ -179,6 +179,13 @@ TEST_F(HingeGrad, FailureKeepsAnExistingOutputUntouched) {
   EXPECT_EQ(std::distance(fs::directory_iterator(dir_), {}), 3);  // S, Y, G: no temporary left
 }
 
+// --check's bad invocations (its verdicts: tests/examples/test_hinge_grad_check.cpp). The
+// running example's right gradient (mean) is (−1, 0.5, 0.5), (0, 0, 0).
+const Tensor<double> kRight{{-1, 0.5, 0.5}, {0, 0, 0}};
+std::vector<std::string> checking(const std::vector<std::string>& extra) {
+  return testing::with(with({"--check", "C.npy"}), extra);
+}
+
 // One bad invocation: what to set up, the arguments, the exit status and a part
 // of the single stderr line.
 struct BadCase {
@@ -240,6 +247,27 @@ const BadCase kBadCases[] = {
      [](const std::string& d) { put(d + "/W.npy", Tensor<double>{1, INFINITY, 1}); }},
     {"OutDirectoryMissing", with({"--out", "no/such/G.npy"}), 1, "no/such/G.npy: cannot create a temporary file",
      no_setup},
+    {"CheckWithOut", checking({"--out", "G.npy"}), 2, "--out and --check exclude each other", no_setup},
+    {"CheckWithPath", checking({"--path", "fused"}), 2, "--path chooses how a gradient is computed", no_setup},
+    {"CheckSoftmax", checking({"--loss", "softmax"}), 2, "--check checks the hinge losses, not --loss softmax",
+     no_setup},
+    {"XWithoutCheck", with({"--out", "G.npy", "--x", "X.npy"}), 2, "--x applies to --check only", no_setup},
+    {"AtolNegative", checking({"--atol", "-1"}), 2, "--atol must be in [0, ", no_setup},
+    {"CheckFileMissing", checking({}), 3, "C.npy: cannot open: No such file", no_setup},
+    {"CheckFileInteger", checking({}), 3, "C.npy: the gradient must be float32 or float64, got dtype <i8",
+     [](const std::string& d) { put(d + "/C.npy", IndexTensor{{1, 2, 3}, {4, 5, 6}}); }},
+    {"CheckFileNotNpy", checking({}), 3, "C.npy: not a .npy file",
+     [](const std::string& d) { std::ofstream(d + "/C.npy") << "-1,0.5,0.5\n"; }},
+    {"CheckScoresNaN", checking({}), 3, "S.npy: non-finite score nan at [1, 2]",
+     [](const std::string& d) {
+       put(d + "/S.npy", Tensor<double>{{1, 2, 0.5}, {0.2, -1, NAN}});
+       put(d + "/C.npy", kRight);
+     }},
+    {"CheckXWrongRows", checking({"--x", "X.npy"}), 3, "X.npy: X must be 2-D with the scores' 2 rows (N x D), got shape (3, 2)",
+     [](const std::string& d) {
+       put(d + "/C.npy", kRight);
+       put(d + "/X.npy", Tensor<double>(xt::zeros<double>({3, 2})));
+     }},
 };
 
 class HingeGradBad : public HingeGrad, public ::testing::WithParamInterface<BadCase> {};
