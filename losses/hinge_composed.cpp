@@ -1,8 +1,7 @@
 // The multiclass hinge composed only from public tape ops (TensorFlow's recipe):
 // the reference the fused op is verified against. Nothing here is hand-derived:
 // every gradient comes from the ops' own backward functions.
-#include <algorithm>
-#include <cmath>
+#include <cstdint>
 
 #include <tapegrad/losses/check_inputs.hpp>
 #include <tapegrad/losses/hinge.hpp>
@@ -23,6 +22,18 @@ Var<T> row_weights(Tape<T>& t, const Var<T>& hot, const Tensor<T>& weights) {
   Tensor<T> w_row = weights;
   w_row.reshape({std::size_t(1), weights.size()});
   return sum(hot * t.constant(w_row), 1);
+}
+
+// Row i's wrong classes j ≠ y_i in increasing order, (N, C − 1), for gather.
+IndexTensor wrong_classes(const IndexTensor& labels, const detail::ClassDims& dims) {
+  IndexTensor wrong = IndexTensor::from_shape({dims.rows, dims.classes - 1});
+  std::int64_t* out = wrong.data();
+  for (std::size_t i = 0; i < dims.rows; ++i) {
+    const std::int64_t y = labels.data()[i];
+    for (std::int64_t j = 0; j < static_cast<std::int64_t>(dims.classes); ++j)
+      if (j != y) *out++ = j;
+  }
+  return wrong;
 }
 
 }  // namespace
@@ -46,15 +57,15 @@ Var<T> multiclass_hinge_composed(const Var<T>& scores, const IndexTensor& labels
   if (options.kind == HingeKind::weston_watkins) {
     // max(0, (s_j − s_y) + Δ) for every j, then the true class masked out (its term is Δ)
     terms = relu((scores - true_score) + delta) * (T(1) - hot);
+  } else if (dims.classes <= 1) {
+    // No wrong class, no loss: s − s_y is exactly 0 for finite scores and relu'(0) = 0.
+    terms = relu(scores - true_score);
   } else {
-    // Push the true class below every wrong class by a constant shift larger than the
-    // scores' spread (adding −0 leaves the wrong classes bit-identical, so ties are
-    // kept), take the max of each row, whose backward splits ties evenly, and hinge it.
-    // For C = 1 the shifted true class is the max and its margin is below −1: no loss.
-    T big = 0;
-    for (T v : s) big = std::max(big, std::abs(v));
-    const T shift = T(4) * big + static_cast<T>(std::abs(options.margin)) + T(1);
-    const Var<T> wrong_max = max(scores + hot * (-shift), 1, true);  // (N, 1)
+    // Each row's wrong classes gathered, (N, C − 1): their max, whose backward splits
+    // ties evenly (as the fused op), hinged. No shift is added to the scores, so
+    // nothing overflows (a shift above the scores' spread was inf, and 0·inf NaN,
+    // for float scores above 8.5e37).
+    const Var<T> wrong_max = max(gather(scores, 1, wrong_classes(labels, dims)), 1, true);  // (N, 1)
     terms = relu((wrong_max - true_score) + delta);
   }
   if (options.p == 2) terms = square(terms);

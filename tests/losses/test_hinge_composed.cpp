@@ -107,7 +107,8 @@ TEST(HingeComposed, KinkAndTieConventions) {
 
 TEST(HingeComposed, SingleClassHasNoLoss) {
   Tensor<double> s = xt::zeros<double>({3, 1});
-  s(1, 0) = 1e6;
+  s(1, 0) = std::numeric_limits<double>::max();  // (a shift above the scores' spread was inf)
+  s(2, 0) = -1e6;
   for (HingeKind kind : {WW, CS}) {
     Parameter<double> p(s);
     Tape<double> t;
@@ -247,20 +248,40 @@ TEST(HingeComposed, GradcheckAwayFromKinks) {
           {s}));
 }
 
-TEST(HingeComposed, LargeScoresInFloat) {
-  // the Crammer–Singer shift scales with the scores: no overflow, no tie with the true class
-  Tensor<float> s = {{3e30f, -3e30f, 1e30f}, {-2e30f, -2e30f, -2e30f}};
-  const IndexTensor y = {2, 1};
-  for (HingeKind kind : {WW, CS}) {
-    Parameter<float> pa(s), pb(s);
-    Tape<float> ta, tb;
-    const Var<float> a = multiclass_hinge(ta.watch(pa), y, opts(kind, 1, Reduction::sum));
-    const Var<float> b = multiclass_hinge_composed(tb.watch(pb), y, opts(kind, 1, Reduction::sum));
-    EXPECT_EQ(ta.value(a)(), tb.value(b)());
-    ta.backward(a);
-    tb.backward(b);
-    EXPECT_EQ(pa.grad, pb.grad);
-  }
+// Scores near T's largest: wherever the fused value is finite, the composed one is
+// the same, with the same gradient. (The old Crammer–Singer composition shifted the
+// true class by 4·max|s| + |Δ| + 1: inf above 8.5e37 in float, and 0·inf NaN.)
+template <class T>
+void expect_large_scores_match(const Tensor<T>& s, const IndexTensor& y) {
+  std::size_t compared = 0;
+  for (HingeKind kind : {WW, CS})
+    for (int p : {1, 2})
+      for (Reduction red : {Reduction::mean, Reduction::sum}) {
+        Parameter<T> pa(s), pb(s);
+        Tape<T> ta, tb;
+        const Var<T> a = multiclass_hinge(ta.watch(pa), y, opts(kind, p, red));
+        const Var<T> b = multiclass_hinge_composed(tb.watch(pb), y, opts(kind, p, red));
+        if (!std::isfinite(ta.value(a)())) continue;  // p = 2 overflows: nothing to match
+        ++compared;
+        EXPECT_EQ(ta.value(a)(), tb.value(b)()) << describe(opts(kind, p, red), false);
+        ta.backward(a);
+        tb.backward(b);
+        EXPECT_EQ(pa.grad, pb.grad) << describe(opts(kind, p, red), false);
+      }
+  EXPECT_GE(compared, 4u);  // p = 1 at least, both kinds and reductions
+}
+
+TEST(HingeComposed, LargeScoresEqualTheFusedOp) {
+  const float top = std::numeric_limits<float>::max();  // 3.4e38
+  // a wrong-class max 5e37 above the true score; a tie at 2e38; the extremes (z < 0); C = 4
+  expect_large_scores_match<float>({{1e38f, 2e38f, 1.5e38f, -1e38f},
+                                    {2e38f, 1e38f, 2e38f, 0.0f},
+                                    {-top, top / 2, -top, top},
+                                    {3e30f, -3e30f, 1e30f, -2e30f}},
+                                   IndexTensor{2, 1, 3, 0});
+  const double dtop = std::numeric_limits<double>::max();  // the shift overflowed above 4.5e307
+  expect_large_scores_match<double>({{1e307, 1e308, 5e307}, {1e308, -1e308, 1e308}, {-dtop, 0, dtop / 2}},
+                                    IndexTensor{2, 0, 2});
 }
 
 std::string composed_error(const Tensor<double>& s, const IndexTensor& y, const HingeOptions& o = {},
