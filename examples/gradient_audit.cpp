@@ -241,6 +241,11 @@ void audit_kink() {
       "- gradcheck knows this: it notes which side of each kink every element sits on and skips\n"
       "  elements whose +-h step changes a side, reporting how many it skipped, instead of\n"
       "  failing on a difference that is not an error.\n");
+  std::printf(
+      "\nThe classic recipes, checked: hinge_recipes runs three well-known snippets (TensorFlow's\n"
+      "Crammer-Singer and Weston-Watkins, a NumPy attempt) beside these paths and says where and\n"
+      "why they differ; hinge_grad --check G.npy [--x X.npy] says whether a gradient you computed\n"
+      "is right, accepting any subgradient at a kink like the one above.\n");
 }
 
 const char* const kSynopsis =

@@ -49,7 +49,7 @@ Subdifferential subdifferential(const Tensor<T>& scores, const IndexTensor& labe
         const T z = (s[j] - s[y]) + delta;
         if (o.p == 1 && near0(z, s[j], s[y])) {  // α ∈ [0, 1]: a box
           if (c != 0) {
-            sd.params.push_back({i, j, y, c, z > T(0) ? 1.0 : 0.0, false});
+            sd.params.push_back({i, j, y, c, z > T(0) ? 1.0 : 0.0, false, true});
             group(true, 1);
           }
           continue;
@@ -83,7 +83,8 @@ Subdifferential subdifferential(const Tensor<T>& scores, const IndexTensor& labe
     }
     if (g == 0) continue;
     for (std::size_t j : tied)  // tapegrad: an even split among the exact ties, none at z ≤ 0
-      sd.params.push_back({i, j, y, g, z > T(0) && s[j] == m ? 1.0 / static_cast<double>(exact) : 0.0, true});
+      sd.params.push_back({i, j, y, g, z > T(0) && s[j] == m ? 1.0 / static_cast<double>(exact) : 0.0,
+                           tied.size() > 1, zero});
     group(zero, tied.size());
   }
   return sd;
@@ -149,7 +150,8 @@ void check_candidate(HingeCheckReport& rep, const Subdifferential& sd, const Spa
       if (space.x)
         for (std::size_t d = 0; d < space.x->shape()[1]; ++d) xs = std::max(xs, std::abs((*space.x)(p.row, d)));
       if (std::abs(theta[k] - p.conv) * std::abs(p.a) * xs <= tol.atol) continue;
-      rep.accepted.push_back({p.row, p.col, p.tie, p.a, p.conv, theta[k], std::min(0.0, p.a), std::max(0.0, p.a)});
+      rep.accepted.push_back({p.row, p.col, p.label, p.tie, p.zero, p.a, p.conv, theta[k], std::min(0.0, p.a),
+                              std::max(0.0, p.a)});
     }
     return;
   }

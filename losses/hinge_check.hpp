@@ -94,11 +94,13 @@ struct HingeCheckFinding {
 
 // A kink where the candidate picked another subgradient than tapegrad's convention.
 struct HingeCheckKink {
-  std::size_t row = 0, cls = 0;   // score entry (i, j), j ≠ y_i
-  bool tie = false;               // a Crammer–Singer tie (else a margin exactly 0)
-  double scale = 0;               // the entry is scale·coefficient (c_i, or c_i·2z)
+  std::size_t row = 0, cls = 0;    // score entry (i, j), j ≠ y_i
+  std::size_t label = 0;           // y_i, whose entry gives back what (i, j) takes
+  bool tie = false;                // one of several wrong classes tied for the maximum
+  bool margin_zero = false;        // the (row's) margin is exactly 0
+  double scale = 0;                // the entry is scale·coefficient (c_i, or c_i·2z)
   double tapegrad = 0, yours = 0;  // the coefficient: α, or β (the share of the row's gradient)
-  double low = 0, high = 0;       // the entry's valid range, scale·[0, 1] (ordered)
+  double low = 0, high = 0;        // the entry's range, scale·[0, 1] (ordered)
 };
 
 struct HingeCheckReport {

@@ -31,6 +31,7 @@ namespace hinge_check_impl {
 namespace {
 
 std::string num(double v) {
+  if (v == 0) v = 0;  // no "-0"
   char b[32];
   std::snprintf(b, sizeof b, "%.6g", v);
   return b;
@@ -245,12 +246,22 @@ std::string describe(const HingeCheckReport& r) {
           " entries of " + name + " " + shape_str(r.expected_shape) + " differ from every valid gradient by more than " +
           tol + " (largest difference " + num(r.max_abs_error) + ")\n";
   for (const HingeCheckKink& k : r.accepted) {
-    const std::string where = "row " + num(static_cast<double>(k.row)) + ", class " + num(static_cast<double>(k.cls));
-    out += "accepted at a kink: " + where + (k.tie ? ", a tie for the largest wrong score" : ", margin exactly 0") +
-           ": yours takes " + (k.tie ? "share " : "alpha = ") + num(k.yours) + ", tapegrad " + num(k.tapegrad) +
-           (r.wrt_weights ? " (the entry enters dL/dW as alpha*c_i*x_i)" : " (entry " + num(k.scale * k.yours) + ")") +
-           "; any value in [" + num(k.low) + ", " + num(k.high) + "] is right" +
-           (k.tie ? " while the tied shares sum to the row's total" : "") + "\n";
+    const std::string i = num(static_cast<double>(k.row)), j = num(static_cast<double>(k.cls)),
+                      y = num(static_cast<double>(k.label));
+    out += "accepted at a kink: ";
+    if (r.wrt_weights)
+      out += "row " + i + ", class " + j + " (dL/dW gets c*x_" + i + " times the coefficient in column " + j +
+             " and minus that in column " + y + ")";
+    else
+      out += "[" + i + ", " + j + "] = " + num(k.scale * k.yours);
+    if (!k.tie)
+      out += ", margin exactly 0: alpha = " + num(k.yours) + " of the term (tapegrad: " + num(k.tapegrad) +
+             "); any alpha in [0, 1] is right";
+    else
+      out += std::string(", tied for the largest wrong score") + (k.margin_zero ? " on a margin of exactly 0" : "") +
+             ": a share " + num(k.yours) + " of the row's gradient (tapegrad: " + num(k.tapegrad) +
+             "); any shares >= 0 that sum to " + (k.margin_zero ? "at most 1" : "1") + " are right";
+    out += r.wrt_weights ? "\n" : ", and the true-class entry [" + i + ", " + y + "] gives back the same\n";
   }
   for (const HingeCheckFinding& f : r.findings) {
     out += std::string(hinge_check_cause_name(f.cause)) + ": " + f.what + "\n";

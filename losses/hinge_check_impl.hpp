@@ -19,7 +19,8 @@ namespace tapegrad::hinge_check_impl {
 struct Param {
   std::size_t row, col, label;
   double a, conv;
-  bool tie;
+  bool tie;   // one of several wrong classes tied for the maximum (Crammer–Singer)
+  bool zero;  // on a margin of exactly 0
 };
 
 // Params [first, first + count) form a simplex: θ ≥ 0 and Σθ = 1, or ≤ 1 when capped

@@ -77,7 +77,7 @@ TEST_F(HingeGrad, CheckTolerancesAndKinks) {
   write_npy(path("C.npy"), Tensor<double>{{-0.3, 0.3, 0}});
   const ProcessResult r = run(checking({}));
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_NE(r.out.find("\naccepted at a kink: row 0, class 1, margin exactly 0: yours takes alpha = 0.3, tapegrad 0"),
+  EXPECT_NE(r.out.find("\naccepted at a kink: [0, 1] = 0.3, margin exactly 0: alpha = 0.3 of the term (tapegrad: 0)"),
             std::string::npos) << r.out;
   write_npy(path("C.npy"), Tensor<double>{{-1.3, 1.3, 0}});  // α = 1.3 is outside [0, 1]
   EXPECT_EQ(run(checking({})).code, 1);

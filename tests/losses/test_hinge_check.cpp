@@ -71,7 +71,9 @@ TEST(HingeCheck, MarginExactlyZeroAcceptsTheWholeBox) {
     ASSERT_EQ(r.accepted.size(), 1u);
     EXPECT_EQ(r.accepted[0].row, 0u);
     EXPECT_EQ(r.accepted[0].cls, 1u);
+    EXPECT_EQ(r.accepted[0].label, 0u);
     EXPECT_FALSE(r.accepted[0].tie);
+    EXPECT_TRUE(r.accepted[0].margin_zero);
     EXPECT_NEAR(r.accepted[0].yours, alpha, 1e-8);
     EXPECT_EQ(r.accepted[0].tapegrad, 0);
     EXPECT_EQ(r.accepted[0].low, 0);
@@ -113,7 +115,10 @@ TEST(HingeCheck, CrammerSingerTieAcceptsTheSimplex) {
       EXPECT_TRUE(r.right) << describe(r);
       ASSERT_EQ(r.accepted.size(), 2u);
       EXPECT_TRUE(r.accepted[0].tie);
+      EXPECT_FALSE(r.accepted[0].margin_zero);
       EXPECT_NEAR(r.accepted[0].yours, beta, 1e-5);  // fitted to within the tolerance
+      EXPECT_THAT(describe(r), HasSubstr(", tied for the largest wrong score: a share " + std::string(beta == 1 ? "1" : "0.2") +
+                                         " of the row's gradient (tapegrad: 0.5); any shares >= 0 that sum to 1 are right"));
       EXPECT_EQ(r.accepted[0].tapegrad, 0.5);
     }
     EXPECT_FALSE(check_hinge_gradient(s, y, Tensor<double>{{0.6 * g, 0.6 * g, -1.2 * g}}, o).right);  // Σβ = 1.2
@@ -131,7 +136,18 @@ TEST(HingeCheck, TieOnAMarginOfZeroAcceptsTheCappedSimplex) {
   for (const Tensor<double>& g : {Tensor<double>{{0.3, 0.3, -0.6}}, Tensor<double>{{1, 0, -1}}, Tensor<double>{{0, 0, 0}}})
     EXPECT_TRUE(check_hinge_gradient(s, y, g, o).right) << describe(check_hinge_gradient(s, y, g, o));
   EXPECT_FALSE(check_hinge_gradient(s, y, Tensor<double>{{0.6, 0.6, -1.2}}, o).right);
-  EXPECT_EQ(check_hinge_gradient(s, y, Tensor<double>{{0.5, 0.5, -1}}, o).accepted.size(), 2u);
+  const HingeCheckReport r = check_hinge_gradient(s, y, Tensor<double>{{0.5, 0.5, -1}}, o);
+  ASSERT_EQ(r.accepted.size(), 2u);
+  EXPECT_TRUE(r.accepted[0].tie && r.accepted[0].margin_zero);
+  EXPECT_THAT(describe(r), HasSubstr("[0, 0] = 0.5, tied for the largest wrong score on a margin of exactly 0: a share "
+                                     "0.5 of the row's gradient (tapegrad: 0); any shares >= 0 that sum to at most 1"));
+  // A single maximum on a margin of 0 (scores 0, 1, 2, label 2): the box [0, 1].
+  const HingeCheckReport one = check_hinge_gradient(Tensor<double>{{0, 1, 2}}, y, Tensor<double>{{0, 0.4, -0.4}}, o);
+  EXPECT_TRUE(one.right) << describe(one);
+  ASSERT_EQ(one.accepted.size(), 1u);
+  EXPECT_FALSE(one.accepted[0].tie);
+  EXPECT_TRUE(one.accepted[0].margin_zero);
+  EXPECT_FALSE(check_hinge_gradient(Tensor<double>{{0, 1, 2}}, y, Tensor<double>{{0.1, 0.4, -0.5}}, o).right);
 }
 
 // X (3 x 2), W (2 x 3): scores (2, 1, 0), (0.5, 1, 3), (2.5, 2, 3); row 0's class 1 sits
@@ -152,6 +168,9 @@ TEST(HingeCheck, KinksThroughXAcceptAlphaTimesTheRow) {
   EXPECT_TRUE(r.wrt_weights);
   ASSERT_EQ(r.accepted.size(), 1u);
   EXPECT_NEAR(r.accepted[0].yours, 0.4, 1e-7);
+  EXPECT_THAT(describe(r), HasSubstr("accepted at a kink: row 0, class 1 (dL/dW gets c*x_0 times the coefficient in "
+                                     "column 1 and minus that in column 0), margin exactly 0: alpha = 0.4 of the term "
+                                     "(tapegrad: 0); any alpha in [0, 1] is right\n"));
   shifted(0, 1) += 1.1;  // α = 1.5
   shifted(0, 0) -= 1.1;
   EXPECT_FALSE(check_hinge_gradient(s, y, shifted, o, nullptr, &x).right);

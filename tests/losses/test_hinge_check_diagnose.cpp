@@ -197,8 +197,8 @@ TEST(HingeCheckDiagnose, DescribeLines) {
   const HingeCheckReport k = check_hinge_gradient(s, IndexTensor{0}, Tensor<double>{{-0.25, 0.25, 0}}, opts(WW));
   EXPECT_EQ(describe(k),
             "right: all 3 entries of dL/dscores (1, 3) are within atol 1e-08 + rtol 1e-05 of a valid gradient\n"
-            "accepted at a kink: row 0, class 1, margin exactly 0: yours takes alpha = 0.25, tapegrad 0 (entry "
-            "0.25); any value in [0, 1] is right\n");
+            "accepted at a kink: [0, 1] = 0.25, margin exactly 0: alpha = 0.25 of the term (tapegrad: 0); any "
+            "alpha in [0, 1] is right, and the true-class entry [0, 0] gives back the same\n");
   EXPECT_EQ(describe(check(Tensor<double>{1, 2})), "wrong: dL/dscores must have shape (4, 3), got (2)\n"
                                                    "shape: dL/dscores has the scores' shape (4, 3), but this has "
                                                    "shape (2)\n");
