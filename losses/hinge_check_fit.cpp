@@ -1,7 +1,8 @@
 // The fit behind check_hinge_gradient (losses/hinge_check.hpp): the valid gradient
 // nearest to a candidate, in least squares over the free coefficients of the kinks,
 // by projected gradient (FISTA with backtracking and adaptive restart), stopping as
-// soon as every entry is within the tolerance; and the per-element comparison.
+// soon as every entry is within the tolerance (or after 4000 iterations, fewer for
+// big problems: about 3e8 multiply-adds at most); and the per-element comparison.
 #include <algorithm>
 #include <cmath>
 
@@ -13,6 +14,7 @@ namespace hinge_check_impl {
 namespace {
 
 constexpr int kMaxIterations = 4000;
+constexpr double kWorkBudget = 3e8;  // multiply-adds per fit: a few seconds for any input
 
 // Σθ = 1 (or ≤ 1 when capped) and θ ≥ 0: the Euclidean projection of v (sort and
 // threshold; for the capped set, clamping at 0 is the projection when Σ stays ≤ 1).
@@ -108,7 +110,11 @@ std::vector<double> fit(const Subdifferential& s, const Space& sp, const Tensor<
     lip = std::max(lip, 2 * p.a * p.a * xx);
   }
   double f = half_square(r), t = 1;
-  for (int it = 0; it < kMaxIterations && k_count > 0 && !inside(r); ++it) {
+  // each iteration computes about three residuals: O(K·D + D·C) with D = 1 for dL/dscores
+  const double width = sp.x ? static_cast<double>(sp.x->shape()[1]) : 1.0;
+  const double per_iteration = 3 * (static_cast<double>(k_count) * width + static_cast<double>(target.size())) + 1;
+  const int iterations = static_cast<int>(std::clamp(kWorkBudget / per_iteration, 50.0, double(kMaxIterations)));
+  for (int it = 0; it < iterations && k_count > 0 && !inside(r); ++it) {
     residual(y, ry);
     const double fy = half_square(ry);
     for (std::size_t k = 0; k < k_count; ++k) grad[k] = -dot_param(sp, s.params[k], ry);

@@ -189,6 +189,36 @@ TEST(HingeCheck, MarginWithinRoundOffOfZeroIsAKink) {
   EXPECT_EQ(r.accepted[0].tapegrad, 1);
 }
 
+// Integer scores: many margins exactly 0 and many ties. Central differences' choice
+// (α = ½ at every margin of 0) is found through X (N > D, so dL/dscores cannot be
+// recovered from dL/dW) and accepted; a perturbed gradient is not, in bounded time.
+TEST(HingeCheck, ManyKinksThroughX) {
+  const std::size_t n = 60, d = 8, c = 6;
+  const Tensor<double> x = testing::random_tensor({n, d}, 5, -1, 1);
+  const Tensor<double> s = xt::round(testing::random_tensor({n, c}, 6, -2, 2));
+  const IndexTensor y = testing::random_labels(n, c, 7);
+  const HingeOptions o = opts(WW);
+  Tensor<double> g = hinge_gradient(s, y, o);
+  std::size_t kinks = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < c; ++j) {
+      const std::size_t yi = static_cast<std::size_t>(y(i));
+      if (j == yi || s(i, j) - s(i, yi) + 1 != 0) continue;
+      g(i, j) += 0.5 / n, g(i, yi) -= 0.5 / n, ++kinks;
+    }
+  ASSERT_GT(kinks, 20u);
+  Tensor<double> dw = xt::zeros<double>({d, c});
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t k = 0; k < d; ++k)
+      for (std::size_t j = 0; j < c; ++j) dw(k, j) += x(i, k) * g(i, j);
+  const HingeCheckReport r = check_hinge_gradient(s, y, dw, o, nullptr, &x);
+  EXPECT_TRUE(r.right) << describe(r);
+  EXPECT_EQ(r.kinks, kinks);
+  EXPECT_TRUE(check_hinge_gradient(s, y, g, o).right);  // and as dL/dscores
+  dw(3, 2) += 0.01;
+  EXPECT_FALSE(check_hinge_gradient(s, y, dw, o, nullptr, &x).right);
+}
+
 TEST(HingeCheck, TolerancesArePerElement) {
   const Tensor<double> s{{1, 2, 0.5}, {0.2, -1, 3}};
   const IndexTensor y{0, 2};
