@@ -21,6 +21,10 @@ class Dropout : public Module<T> {
 
   Var<T> forward(const Var<T>& x) override;
   double p() const { return p_; }
+  // Restarts the sequence of masks from `seed`, as a Dropout constructed with it
+  // (torch.manual_seed for this layer alone): a training loop that reseeds every
+  // epoch from (run seed, epoch) draws the same masks when resumed mid-run.
+  void manual_seed(std::uint64_t seed) { gen_ = Generator(seed); }
   std::string extra_repr() const override;
 
  private:

@@ -39,10 +39,12 @@ Var<T> Unflatten<T>::forward(const Var<T>& x) {
   if (checked_size("Unflatten", sizes_) != in[static_cast<std::size_t>(a)])
     fail("Unflatten: sizes ", shape_str(sizes_), " do not multiply to axis ", axis_, "'s length ",
          in[static_cast<std::size_t>(a)], " of an input of shape ", shape_str(in));
-  std::vector<std::ptrdiff_t> shape(in.begin(), in.begin() + a);
-  for (std::size_t s : sizes_) shape.push_back(static_cast<std::ptrdiff_t>(s));
-  shape.insert(shape.end(), in.begin() + a + 1, in.end());
-  return reshape(x, shape);
+  // The target shape goes into a member, whose capacity stays across steps: a
+  // warm training step allocates nothing.
+  shape_.assign(in.begin(), in.begin() + a);
+  for (std::size_t s : sizes_) shape_.push_back(static_cast<std::ptrdiff_t>(s));
+  shape_.insert(shape_.end(), in.begin() + a + 1, in.end());
+  return reshape(x, shape_);
 }
 
 template <class T>

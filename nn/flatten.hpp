@@ -3,6 +3,7 @@
 // whose default 1 keeps the batch axis): (N, 28, 28) -> (N, 784). The forward is
 // ops/shape.hpp's flatten; a start_axis outside the input's axes is its Error.
 #include <cstddef>
+#include <vector>
 
 #include <tapegrad/nn/module.hpp>
 
@@ -37,6 +38,7 @@ class Unflatten : public Module<T> {
  private:
   std::ptrdiff_t axis_;
   Shape sizes_;
+  std::vector<std::ptrdiff_t> shape_;  // forward's target shape, reused
 };
 
 extern template class Flatten<float>;

@@ -18,10 +18,19 @@ std::string request_str(const std::vector<std::ptrdiff_t>& shape) {
   return s + ")";
 }
 
+// A shape on the stack up to rank 8: reshape, flatten, squeeze and unsqueeze
+// allocate nothing per call (a training step's Flatten runs every step).
+using SmallShape = xt::svector<std::size_t, 8>;
+
+template <class S>
+SmallShape small_shape(const S& s) {
+  return SmallShape(s.begin(), s.end());
+}
+
 // Resolves one -1 extent as NumPy does: it takes whatever the known extents leave.
 template <class S>
-Shape resolve_shape(const S& from, std::size_t size, const std::vector<std::ptrdiff_t>& shape) {
-  Shape out(shape.size());
+SmallShape resolve_shape(const S& from, std::size_t size, const std::vector<std::ptrdiff_t>& shape) {
+  SmallShape out(shape.size());
   std::size_t known = 1, known_nonzero = 1;
   bool zero = false;
   std::ptrdiff_t inferred = -1;
@@ -74,7 +83,7 @@ namespace {
 // reshape, flatten, squeeze and unsqueeze, each recorded under its own name.
 // dX = g read in X's shape
 template <class T>
-Var<T> relabel(const char* op, Tape<T>& t, const Var<T>& x, const Shape& out) {
+Var<T> relabel(const char* op, Tape<T>& t, const Var<T>& x, const SmallShape& out) {
   const Tensor<T>& X = t.value_of(x.id());
   Record<T>& r = t.push(op, {x}, [](Tape<T>& t, Record<T>& r) {
     bool fresh = false;
@@ -99,7 +108,8 @@ Tape<T>& shape_tape(const char* op, const Var<T>& x) {
 }
 
 // An axis in [-rank, rank) (or [-rank - 1, rank] for unsqueeze, `extra` = 1).
-std::size_t axis_of(const char* op, std::ptrdiff_t axis, std::size_t rank, std::size_t extra, const Shape& shape) {
+template <class S>
+std::size_t axis_of(const char* op, std::ptrdiff_t axis, std::size_t rank, std::size_t extra, const S& shape) {
   const auto n = static_cast<std::ptrdiff_t>(rank + extra);
   if (axis < -n || axis >= n)
     fail(op, ": axis ", axis, " is out of range [", -n, ", ", n - 1, "] for shape ", shape_str(shape));
@@ -118,13 +128,13 @@ Var<T> reshape(const Var<T>& x, const std::vector<std::ptrdiff_t>& shape) {
 template <class T>
 Var<T> flatten(const Var<T>& x, std::ptrdiff_t start_axis) {
   Tape<T>& t = shape_tape("flatten", x);
-  const Shape in = to_shape(t.value_of(x.id()).shape());
+  const SmallShape in = small_shape(t.value_of(x.id()).shape());
   if (in.empty()) {  // a scalar flattens to one element (as torch.flatten)
     if (start_axis != 0 && start_axis != -1) fail("flatten: axis ", start_axis, " is out of range for shape ()");
-    return relabel("flatten", t, x, Shape{1});
+    return relabel("flatten", t, x, SmallShape{1});
   }
   const std::size_t ax = axis_of("flatten", start_axis, in.size(), 0, in);
-  Shape out(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(ax));
+  SmallShape out(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(ax));
   std::size_t tail = 1;
   for (std::size_t k = ax; k < in.size(); ++k) tail *= in[k];
   out.push_back(tail);
@@ -134,7 +144,7 @@ Var<T> flatten(const Var<T>& x, std::ptrdiff_t start_axis) {
 template <class T>
 Var<T> unsqueeze(const Var<T>& x, std::ptrdiff_t axis) {
   Tape<T>& t = shape_tape("unsqueeze", x);
-  Shape out = to_shape(t.value_of(x.id()).shape());
+  SmallShape out = small_shape(t.value_of(x.id()).shape());
   const std::size_t ax = axis_of("unsqueeze", axis, out.size(), 1, out);
   out.insert(out.begin() + static_cast<std::ptrdiff_t>(ax), 1);
   return relabel("unsqueeze", t, x, out);
@@ -143,7 +153,7 @@ Var<T> unsqueeze(const Var<T>& x, std::ptrdiff_t axis) {
 template <class T>
 Var<T> squeeze(const Var<T>& x) {
   Tape<T>& t = shape_tape("squeeze", x);
-  Shape out;
+  SmallShape out;
   for (std::size_t d : t.value_of(x.id()).shape())
     if (d != 1) out.push_back(d);
   return relabel("squeeze", t, x, out);
@@ -152,7 +162,7 @@ Var<T> squeeze(const Var<T>& x) {
 template <class T>
 Var<T> squeeze(const Var<T>& x, std::ptrdiff_t axis) {
   Tape<T>& t = shape_tape("squeeze", x);
-  Shape out = to_shape(t.value_of(x.id()).shape());
+  SmallShape out = small_shape(t.value_of(x.id()).shape());
   const std::size_t ax = axis_of("squeeze", axis, out.size(), 0, out);
   if (out[ax] != 1) fail("squeeze: axis ", axis, " of shape ", shape_str(out), " has extent ", out[ax], ", not 1");
   out.erase(out.begin() + static_cast<std::ptrdiff_t>(ax));

@@ -9,11 +9,22 @@ namespace examples {
 
 namespace {
 
-// Rows per evaluation batch (nn::accuracy copies each block into one buffer).
-constexpr std::size_t kEvalBatch = 4096;
-
 // The last epoch's accuracy, or 0 if there is none (a report never shows garbage).
 double last_or_zero(const std::vector<double>& per_epoch) { return per_epoch.empty() ? 0 : per_epoch.back(); }
+
+// Every Dropout layer's masks for an epoch come from (seed, epoch, layer), not from
+// the layer's generator as earlier epochs left it: a resumed run draws what the
+// uninterrupted one drew (a checkpoint holds no generator state).
+void reseed_dropout(tapegrad::nn::Module<float>& model, std::uint64_t seed, std::int64_t epoch) {
+  std::uint64_t layer = 0;
+  for (auto& [name, module] : model.named_modules())
+    if (auto* d = dynamic_cast<tapegrad::nn::Dropout<float>*>(module)) {
+      tapegrad::nn::Generator mix(seed ^ (0x9E3779B97F4A7C15ull * (static_cast<std::uint64_t>(epoch) + 1)));
+      for (std::uint64_t k = 0; k <= layer; ++k) mix.next_u64();
+      d->manual_seed(mix.next_u64());
+      ++layer;
+    }
+}
 
 }  // namespace
 
@@ -96,17 +107,18 @@ bool TrainingRun::train(const TrainingModel& m) {
   Tape<float> tape, eval_tape;  // one each for the whole run: clear() keeps their buffers
   const bool validation = data_.validation_y.size() > 0;
   const auto accuracy = [&](const Tensor<float>& x, const IndexTensor& y) {
-    return tapegrad::nn::accuracy(*m.module, x, y, eval_tape, kEvalBatch);
+    return tapegrad::nn::accuracy(*m.module, x, y, eval_tape, m.eval_batch);
   };
-  const TrainingState state{tool_, seed, m.params, m.optimizer, &history_, validation};
+  const TrainingState state{tool_, seed, m.params, m.optimizer, &history_, validation, m.module->named_buffers()};
   const std::int64_t done = resume_training(s_.checkpoint, state, s_.epochs, steps_per_epoch);
   step_ = m.optimizer->steps();  // done * steps_per_epoch: where the schedule resumes
   for (std::int64_t epoch = done; epoch < s_.epochs; ++epoch) {
     if (stop_requested(s_.checkpoint, epoch, s_.epochs)) return false;
     m.module->train();
+    reseed_dropout(*m.module, seed, epoch);
     run_epoch(m, batches, *schedule, tape, epoch);
     History& h = history_;
-    h.train_accuracy.push_back(accuracy(data_.train_x, data_.train_y));
+    if (m.evaluate_train_set) h.train_accuracy.push_back(accuracy(data_.train_x, data_.train_y));
     char tail[96];
     if (validation) {
       h.validation_accuracy.push_back(accuracy(data_.validation_x, data_.validation_y));
@@ -154,6 +166,7 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
   }
   history_.epoch_seconds.push_back(seconds_since(t0));
   history_.loss.push_back(loss_sum / static_cast<double>(seen));
+  if (!m.evaluate_train_set) history_.train_accuracy.push_back(static_cast<double>(correct) / static_cast<double>(seen));
 }
 
 std::vector<std::string> TrainingRun::write_pictures(const std::string& loss_name, const WeightImages& images) const {

@@ -79,6 +79,13 @@ struct TrainingModel {
   tapegrad::nn::Module<float>* module = nullptr;
   // Scores of a training batch (the tool picks borrowing or copying the batch).
   std::function<Var<float>(Tape<float>&, const Tensor<float>& x)> batch_scores;
+  // Rows per evaluation batch (a convolution's activations for 4096 images
+  // would take gigabytes).
+  std::size_t eval_batch = 4096;
+  // After each epoch, evaluate the whole training set in eval mode; false: the
+  // epoch's running accuracy over its batches (training mode, weights moving)
+  // is the train accuracy, which saves a forward pass over the training set.
+  bool evaluate_train_set = true;
   // Optional: added to each batch's loss in the reported loss, for a term the
   // tape does not record (train_svm's L2 term, whose gradient the optimizer's
   // weight decay adds).

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <random>
 #include <stdexcept>
@@ -16,6 +17,8 @@
 #include <tapegrad/io/png.hpp>
 
 namespace examples {
+
+using tapegrad::Parameter;
 
 const std::vector<std::string>& fashion_mnist_classes() {
   static const std::vector<std::string> names = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -155,8 +158,12 @@ std::int64_t resume_training(const CheckpointOptions& o, const TrainingState& st
                              std::int64_t steps_per_epoch) {
   if (!o.resume || !std::filesystem::exists(o.path)) return 0;
   const tapegrad::Checkpoint<float> c = tapegrad::read_checkpoint<float>(o.path);
-  // Model, shapes and optimizer first (nothing changes unless all match).
-  tapegrad::apply_checkpoint(c, state.params, state.optimizer, o.path, state.model);
+  // Model, shapes and optimizer first (nothing changes unless all match); the
+  // buffers go through stand-in Parameters of their names and shapes.
+  std::deque<Parameter<float>> stand_ins;
+  std::vector<Parameter<float>*> entries = state.params;
+  for (const auto& [name, b] : state.buffers) entries.push_back(&stand_ins.emplace_back(*b, name));
+  tapegrad::apply_checkpoint(c, entries, state.optimizer, o.path, state.model);
   const std::string where = "--resume: " + o.path + ": ";
   const std::int64_t done = c.meta.epoch;
   if (c.meta.seed != state.seed)
@@ -184,6 +191,7 @@ std::int64_t resume_training(const CheckpointOptions& o, const TrainingState& st
                                " for " + std::to_string(done) + " epochs");
     *values = it->values;
   }
+  for (std::size_t k = 0; k < state.buffers.size(); ++k) *state.buffers[k].second = stand_ins[k].value;
   std::printf("resumed %s after epoch %lld of %lld\n", o.path.c_str(), static_cast<long long>(done),
               static_cast<long long>(epochs));
   return done;
@@ -193,7 +201,10 @@ void save_training(const CheckpointOptions& o, const TrainingState& state, std::
   if (o.path.empty()) return;
   tapegrad::CheckpointMeta meta{state.model, epochs_done, state.seed};
   for (const auto& [name, values] : history_series(*state.history, state.validation)) meta.series.push_back({name, *values});
-  tapegrad::save_checkpoint<float>(o.path, state.params, state.optimizer, meta);
+  std::deque<Parameter<float>> copies;  // the buffers, as entries named by their names
+  std::vector<Parameter<float>*> entries = state.params;
+  for (const auto& [name, b] : state.buffers) entries.push_back(&copies.emplace_back(*b, name));
+  tapegrad::save_checkpoint<float>(o.path, entries, state.optimizer, meta);
 }
 
 bool stop_requested(const CheckpointOptions& o, std::int64_t epochs_done, std::int64_t epochs) {

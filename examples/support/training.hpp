@@ -94,6 +94,9 @@ struct TrainingState {
   tapegrad::Optimizer<float>* optimizer = nullptr;
   History* history = nullptr;
   bool validation = false;  // the run holds a validation set out (its accuracies are saved)
+  // The model's buffers (batch-norm running statistics), saved and restored
+  // with the parameters under their names.
+  std::vector<std::pair<std::string, Tensor<float>*>> buffers;
 };
 
 // With --resume and an existing file: restores the parameters, the optimizer

@@ -88,5 +88,42 @@ TEST(SteadyState, MlpStepAllocatesNothing) {
   EXPECT_EQ(allocations_after_warmup(g_allocations, g_counting, step, 2, 10), 0);
 }
 
+// train_cnn's net (examples/train_cnn.cpp) at batch 8: Unflatten, two blocks of
+// conv-batchnorm-relu-maxpool, Flatten, Linear-ReLU-Dropout, Linear; the hinge
+// loss and AdamW in two groups. Batch norm's running statistics and dropout's
+// masks are rewritten in place.
+TEST(SteadyState, CnnStepAllocatesNothing) {
+  const Tensor<float> x = random_float({8, 784}, 6);
+  const IndexTensor y = labels(8, 10);
+  nn::Generator gen(0);
+  nn::Sequential<float> net;
+  net.push_back(nn::Unflatten<float>(1, {1, 28, 28}));
+  for (auto [in, out] : {std::pair<std::size_t, std::size_t>{1, 8}, {8, 16}}) {
+    net.push_back(nn::Conv2d<float>(in, out, 3, gen, Conv2dOptions().padding(1)));
+    net.push_back(nn::BatchNorm2d<float>(out));
+    net.push_back(nn::ReLU<float>());
+    net.push_back(nn::MaxPool2d<float>(2));
+  }
+  net.push_back(nn::Flatten<float>());
+  net.push_back(nn::Linear<float>(16 * 7 * 7, 32, gen));
+  net.push_back(nn::ReLU<float>());
+  net.push_back(nn::Dropout<float>(0.25, gen));
+  net.push_back(nn::Linear<float>(32, 10, gen));
+  std::vector<Parameter<float>*> decayed, plain;
+  for (auto& [name, p] : net.named_parameters())
+    (name.find("bias") == std::string::npos ? decayed : plain).push_back(p);
+  AdamOptions o;
+  o.lr = 1e-3;
+  AdamW<float> adam({{decayed}, {plain, GroupOptions().weight_decay(0)}}, o);
+  Tape<float> tape;
+  auto step = [&] {
+    adam.zero_grad();
+    tape.backward(multiclass_hinge(net(tape.borrow(x)), y));
+    adam.step();
+    tape.clear();
+  };
+  EXPECT_EQ(allocations_after_warmup(g_allocations, g_counting, step, 2, 5), 0);
+}
+
 }  // namespace
 }  // namespace tapegrad

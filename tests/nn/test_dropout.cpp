@@ -49,6 +49,10 @@ TEST(DropoutModule, SameSeedSameMasksAndEachStepANewOne) {
   Generator g(3);
   EXPECT_TRUE(same_bits(a1, dropout(x, 0.5, g.next_u64()).value()));
   EXPECT_TRUE(same_bits(a2, dropout(x, 0.5, g.next_u64()).value()));
+  // manual_seed restarts the sequence: as a layer constructed with that seed.
+  c.manual_seed(3);
+  EXPECT_TRUE(same_bits(c(x).value(), a1));
+  EXPECT_TRUE(same_bits(c(x).value(), a2));
 }
 
 TEST(DropoutModule, GradientIsTheMaskTimesTheScale) {
