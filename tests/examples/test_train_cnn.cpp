@@ -1,14 +1,20 @@
-// Runs the built train_cnn as a subprocess on a small slice of Fashion-MNIST: a
+// Runs the built train_cnn as a subprocess on a small copy of Fashion-MNIST (the
+// first 1600 training and 500 test images, written as IDX files once): a
 // short run reports validation and test accuracy and writes its pictures; the
 // batch-norm statistics are checkpointed with the parameters, so a run stopped
 // and resumed ends bit-identical to one that was not; softmax and the net
 // without batch norm run; bad options exit 2 with one stderr line.
+#include <unistd.h>
+
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/idx.hpp>
 #include "support/json_reader.hpp"
 #include "support/process.hpp"
 #include "support/support.hpp"
@@ -31,15 +37,59 @@ using testing::ProcessResult;
 using testing::read_file;
 using testing::with;
 
-// 512 training images in batches of 64, a validation set of 1000.
-const std::vector<std::string> kQuick = {"--epochs", "1", "--limit", "512", "--batch-size", "64",
-                                         "--validation", "1000", "--quiet"};
+// An IDX file (big-endian header: magic, extents) of bytes.
+void write_idx(const std::string& path, std::uint32_t magic, const std::vector<std::uint32_t>& dims,
+               const std::vector<unsigned char>& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  auto be32 = [&f](std::uint32_t v) {
+    const char b[4] = {char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
+    f.write(b, 4);
+  };
+  be32(magic);
+  for (std::uint32_t d : dims) be32(d);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// The first `n` images and labels of a set, as the IDX files the tools read.
+void write_subset(const std::string& dir, const std::string& prefix, const Tensor<float>& images,
+                  const IndexTensor& labels, std::size_t n) {
+  std::vector<unsigned char> pixels(n * 784), classes(n);
+  for (std::size_t k = 0; k < pixels.size(); ++k)
+    pixels[k] = static_cast<unsigned char>(std::lround(images.data()[k] * 255.0f));
+  for (std::size_t i = 0; i < n; ++i) classes[i] = static_cast<unsigned char>(labels(i));
+  write_idx(dir + "/" + prefix + "-images-idx3-ubyte", 0x803, {std::uint32_t(n), 28, 28}, pixels);
+  write_idx(dir + "/" + prefix + "-labels-idx1-ubyte", 0x801, {std::uint32_t(n)}, classes);
+}
+
+// A small copy of Fashion-MNIST shared by the tests: evaluating 10,000 test
+// images through a CNN would cost each run more than its training does.
+const std::string& small_data() {
+  static const std::string dir = [] {
+    const std::string d = (fs::temp_directory_path() / ("tapegrad_cnn_data_" + std::to_string(::getpid()))).string();
+    fs::create_directories(d);
+    const Dataset full = load_fashion_mnist();
+    write_subset(d, "train", full.train_images, full.train_labels, 1600);
+    write_subset(d, "t10k", full.test_images, full.test_labels, 500);
+    return d;
+  }();
+  return dir;
+}
+
+// 512 training images in batches of 64, the last 600 of the 1600 as validation.
+std::vector<std::string> quick() {
+  return {"--epochs", "1", "--limit", "512", "--batch-size", "64", "--validation", "600", "--quiet",
+          "--data", small_data()};
+}
 
 class TrainCnn : public testing::ToolTest {
  protected:
   void SetUp() override {
     if (!kCnn) GTEST_SKIP() << "examples not built (TAPEGRAD_BUILD_EXAMPLES=OFF)";
     ToolTest::SetUp();
+  }
+  static void TearDownTestSuite() {
+    std::error_code ec;
+    if (kCnn) fs::remove_all(small_data(), ec);
   }
   ProcessResult ok(const std::vector<std::string>& args) const {
     ProcessResult r = run(kCnn, args);
@@ -54,13 +104,14 @@ class TrainCnn : public testing::ToolTest {
 };
 
 TEST_F(TrainCnn, ShortRunReportsAccuraciesAndPictures) {
-  const ProcessResult r = ok(with(kQuick, {"--report", "r.json", "--out", "pictures"}));
+  const ProcessResult r = ok(with(quick(), {"--report", "r.json", "--out", "pictures"}));
   EXPECT_NE(r.out.find("validation accuracy "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("test accuracy "), std::string::npos) << r.out;
   const Json j = JsonReader(read_file(path("r.json"))).parse();
   EXPECT_EQ(j.at("tool").str, "train_cnn");
   EXPECT_EQ(j.at("train_examples").num, 512);
-  EXPECT_EQ(j.at("validation_examples").num, 1000);
+  EXPECT_EQ(j.at("validation_examples").num, 600);
+  EXPECT_EQ(j.at("test_examples").num, 500);
   // 8 steps of a CNN: better than chance (0.1).
   EXPECT_GT(j.at("validation_accuracy").num, 0.3);
   EXPECT_GT(j.at("test_accuracy").num, 0.3);
@@ -78,17 +129,16 @@ TEST_F(TrainCnn, ShortRunReportsAccuraciesAndPictures) {
       "5.bias",            "6.weight",         "6.bias",             "10.weight", "10.bias",
       "13.weight",         "13.bias",          "2.running_mean",     "2.running_var",
       "2.num_batches_tracked", "6.running_mean", "6.running_var",    "6.num_batches_tracked"};
-  ok(with(kQuick, {"--checkpoint", "c.npz"}));
+  ok(with(quick(), {"--checkpoint", "c.npz"}));
   EXPECT_EQ(entry_names("c.npz"), expected);
 }
 
 // The running statistics change every training step and decide every eval-mode
 // output: a resumed run must restore them to end with the same bits.
 TEST_F(TrainCnn, StoppedAndResumedEndsBitIdenticalWithItsBatchNormStatistics) {
-  const std::vector<std::string> args = with(kQuick, {"--epochs", "2"});
-  std::vector<std::string> straight = args, cut = args;
-  straight.erase(straight.begin(), straight.begin() + 2);  // kQuick's --epochs 1 gives way to 2
-  cut.erase(cut.begin(), cut.begin() + 2);
+  std::vector<std::string> args = quick();
+  args[1] = "2";  // --epochs 2
+  const std::vector<std::string> straight = args, cut = args;
   ok(with(straight, {"--checkpoint", "a.npz", "--report", "a.json"}));
   ok(with(cut, {"--checkpoint", "b.npz", "--stop-after", "1"}));
   ok(with(cut, {"--checkpoint", "b.npz", "--report", "b.json", "--resume"}));
@@ -104,7 +154,7 @@ TEST_F(TrainCnn, StoppedAndResumedEndsBitIdenticalWithItsBatchNormStatistics) {
 }
 
 TEST_F(TrainCnn, SoftmaxAndTheNetWithoutBatchNormRun) {
-  ok(with(kQuick, {"--loss", "softmax", "--no-batch-norm", "--dropout", "0", "--report", "s.json", "--checkpoint",
+  ok(with(quick(), {"--loss", "softmax", "--no-batch-norm", "--dropout", "0", "--report", "s.json", "--checkpoint",
                    "s.npz"}));
   const Json j = JsonReader(read_file(path("s.json"))).parse();
   EXPECT_EQ(j.at("settings").at("loss").str, "softmax");
