@@ -67,6 +67,14 @@ struct Record {
   const Tensor<T>* borrowed = nullptr;  // set for borrowed constants (Tape::borrow)
   bool requires_grad = false;
   bool grad_live = false;
+  // A leaf as it was recorded (watch, borrow), which backward checks before it
+  // changes anything: the parameter's version, or the borrowed tensor's checksum
+  // (0 and unchecked for borrow_unchecked), its data pointer and shape.
+  std::uint64_t leaf_stamp = 0;
+  const void* leaf_data = nullptr;
+  xt::svector<std::size_t, 4> leaf_shape;  // inline up to rank 4, its capacity kept
+  bool leaf_checked = false;  // borrow: whether backward verifies its checksum
+  bool reached = false;  // backward's pre-pass: the loss depends on this record
 
   // Stores the op's saved struct s (trivially copyable, at most kSavedBytes);
   // whatever the record saved before is gone.

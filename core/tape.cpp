@@ -8,6 +8,7 @@
 #include <xtensor/xnoalias.hpp>
 
 #include <tapegrad/core/broadcast.hpp>
+#include <tapegrad/core/checksum.hpp>
 
 namespace tapegrad {
 
@@ -20,6 +21,12 @@ std::size_t first_nonfinite(const Tensor<T>& t) {
     if (!std::isfinite(p[k])) return k;
   return t.size();
 }
+template <class S>
+void set_leaf_shape(xt::svector<std::size_t, 4>& to, const S& shape) {
+  to.resize(shape.size());  // keeps its capacity: no allocation once warm
+  std::copy(shape.begin(), shape.end(), to.begin());
+}
+
 }  // namespace
 
 template <class T>
@@ -48,6 +55,7 @@ Record<T>& Tape<T>::new_record(const char* op) {
   r.borrowed = nullptr;
   r.requires_grad = false;
   r.grad_live = false;
+  r.leaf_checked = false;
   r.forget_saved();
   ++size_;
   return r;
@@ -64,6 +72,9 @@ Var<T> Tape<T>::watch(Parameter<T>& p) {
   Record<T>& r = new_record("watch");
   r.param = &p;
   r.requires_grad = grad_enabled_;
+  r.leaf_stamp = p.version();
+  r.leaf_data = p.value.data();
+  set_leaf_shape(r.leaf_shape, p.value.shape());
   return Var<T>(this, token_, static_cast<std::uint32_t>(size_ - 1), generation_);
 }
 
@@ -77,6 +88,16 @@ Var<T> Tape<T>::constant(const Tensor<T>& t) {
 
 template <class T>
 Var<T> Tape<T>::borrow(const Tensor<T>& t) {
+  return borrow_leaf(t, true);
+}
+
+template <class T>
+Var<T> Tape<T>::borrow_unchecked(const Tensor<T>& t) {
+  return borrow_leaf(t, false);
+}
+
+template <class T>
+Var<T> Tape<T>::borrow_leaf(const Tensor<T>& t, bool checked) {
   if (anomaly_) {
     const std::size_t k = first_nonfinite(t);
     if (k < t.size())
@@ -84,6 +105,10 @@ Var<T> Tape<T>::borrow(const Tensor<T>& t) {
   }
   Record<T>& r = new_record("borrow");
   r.borrowed = &t;
+  r.leaf_checked = checked && grad_enabled_;  // under NoGrad no backward will read it
+  r.leaf_stamp = r.leaf_checked ? detail::bytes_checksum(t.data(), t.size() * sizeof(T)) : 0;
+  r.leaf_data = t.data();
+  set_leaf_shape(r.leaf_shape, t.shape());
   return Var<T>(this, token_, static_cast<std::uint32_t>(size_ - 1), generation_);
 }
 
@@ -205,8 +230,9 @@ void Tape<T>::backward(const Var<T>& loss) {
   if (v.size() != 1)
     fail("backward: loss must be a scalar (one element), got shape ", shape_str(v.shape()),
          "; pass a seed of that shape for a non-scalar output");
-  start_sweep(loss);
   if (!records_[loss.id_].requires_grad) fail_no_parameter(loss.id_);
+  check_leaves(loss.id_);
+  start_sweep(loss);
   bool fresh = false;
   Tensor<T>* g = grad_buffer(loss.id_, fresh);
   if (fresh)
@@ -223,8 +249,9 @@ void Tape<T>::backward(const Var<T>& loss, const Tensor<T>& seed) {
   if (seed.shape() != v.shape())
     fail("backward: seed shape ", shape_str(seed.shape()), " differs from output shape ",
          shape_str(v.shape()));
-  start_sweep(loss);
   if (!records_[loss.id_].requires_grad) fail_no_parameter(loss.id_);
+  check_leaves(loss.id_);
+  start_sweep(loss);
   accumulate(loss.id_, seed);
   sweep(loss.id_);
 }

@@ -16,6 +16,16 @@ class Tape;
 
 // A trainable tensor that outlives tapes: `tape.watch(p)` puts it on a tape as a
 // leaf and `tape.backward(loss)` adds dloss/dvalue into `grad`.
+//
+// Its version counts the changes of `value` (PyTorch's version counter): every
+// library function that changes a parameter's value bumps it (optimizer steps,
+// load_checkpoint, load_state, the nn::init overloads taking a Parameter), and so
+// do set_value() and mark_modified(). `tape.watch(p)` remembers the version (and
+// value's data pointer and shape), and backward is an Error if they changed since:
+// its gradients would be computed with values the forward did not use. A write
+// through value.data(), an iterator or xt::noalias(p.value) that keeps the buffer
+// cannot be seen: call mark_modified() after it (a plain `p.value = ...`, which
+// xtensor carries out by swapping in a new buffer, is seen by its data pointer).
 template <class T>
 struct Parameter {
   Tensor<T> value;
@@ -26,6 +36,19 @@ struct Parameter {
   explicit Parameter(Tensor<T> v, std::string n = "")
       : value(std::move(v)), grad(xt::zeros<T>(value.shape())), name(std::move(n)) {}
   void zero_grad();
+
+  std::uint64_t version() const { return version_; }
+  // Says value has been changed in place (a tape that recorded it before can no
+  // longer run backward through it).
+  void mark_modified() { ++version_; }
+  // value = v, marked modified.
+  void set_value(Tensor<T> v) {
+    value = std::move(v);
+    mark_modified();
+  }
+
+ private:
+  std::uint64_t version_ = 0;
 };
 
 namespace detail {

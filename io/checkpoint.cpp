@@ -336,7 +336,10 @@ void apply_checkpoint(const Checkpoint<T>& c, const std::vector<Parameter<T>*>& 
       fail(where, e.what());
     }
   }
-  for (std::size_t i = 0; i < params.size(); ++i) std::copy(src[i]->cbegin(), src[i]->cend(), params[i]->value.begin());
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    std::copy(src[i]->cbegin(), src[i]->cend(), params[i]->value.begin());
+    params[i]->mark_modified();
+  }
 }
 
 template <class T>

@@ -71,6 +71,7 @@ void load_state(nn::Module<T>& module, const std::string& path) {
            ") has no parameter or buffer for");
   // Everything fits: assign in place (same shapes, so nothing is reallocated).
   for (std::size_t k = 0; k < targets.size(); ++k) xt::noalias(*targets[k].second) = *sources[k];
+  for (auto& [name, p] : module.named_parameters()) p->mark_modified();
 }
 
 template void save_state(const nn::Module<float>&, const std::string&);

@@ -1,6 +1,7 @@
 #include <tapegrad/nn/init.hpp>
 
 #include <cmath>
+#include <limits>
 
 namespace tapegrad::nn {
 
@@ -29,6 +30,17 @@ namespace {
 
 void check_finite(const char* who, const char* what, double v) {
   if (!std::isfinite(v)) fail(who, ": ", what, " must be finite, got ", v);
+}
+
+// As PyTorch's uniform_: both bounds within T's range and hi − lo too (else the
+// draws would be inf or all one value).
+template <class T>
+void check_uniform_range(const char* who, double lo, double hi) {
+  const double top = static_cast<double>(std::numeric_limits<T>::max());
+  const char* type = sizeof(T) == 4 ? "float" : "double";
+  for (double v : {lo, hi})
+    if (std::abs(v) > top) fail(who, ": bound ", v, " is out of range for ", type);
+  if (hi - lo > top) fail(who, ": hi - lo = ", hi - lo, " exceeds the largest ", type, " (", top, ")");
 }
 
 // U(lo, hi) into w; the caller has checked lo <= hi, both finite.
@@ -100,6 +112,7 @@ void uniform(Tensor<T>& w, Generator& gen, double lo, double hi) {
   check_finite("uniform", "lo", lo);
   check_finite("uniform", "hi", hi);
   if (lo > hi) fail("uniform: need lo <= hi, got [", lo, ", ", hi, ")");
+  check_uniform_range<T>("uniform", lo, hi);
   fill_uniform(w, gen, lo, hi);
 }
 
@@ -125,6 +138,7 @@ template <class T>
 void xavier_uniform(Tensor<T>& w, Generator& gen, double gain) {
   const double a = xavier_scale(w, "xavier_uniform", gain, 6.0);
   if (a < 0) fail("xavier_uniform: gain must be >= 0, got ", gain);
+  check_uniform_range<T>("xavier_uniform", -a, a);
   fill_uniform(w, gen, -a, a);
 }
 
@@ -140,6 +154,7 @@ void kaiming_uniform(Tensor<T>& w, Generator& gen, double a, FanMode mode, Nonli
   const double s = kaiming_std(w, "kaiming_uniform", a, mode, nonlinearity);
   if (s == 0) return;
   const double bound = std::sqrt(3.0) * s;
+  check_uniform_range<T>("kaiming_uniform", -bound, bound);
   fill_uniform(w, gen, -bound, bound);
 }
 
@@ -150,7 +165,58 @@ void kaiming_normal(Tensor<T>& w, Generator& gen, double a, FanMode mode, Nonlin
   fill_normal(w, gen, 0, s);
 }
 
+// On a Parameter: the tensor's function, then the version bump (after a throw
+// nothing was written, so nothing is marked).
+template <class T>
+void uniform(Parameter<T>& p, Generator& gen, double lo, double hi) {
+  uniform(p.value, gen, lo, hi);
+  p.mark_modified();
+}
+template <class T>
+void normal(Parameter<T>& p, Generator& gen, double mean, double std) {
+  normal(p.value, gen, mean, std);
+  p.mark_modified();
+}
+template <class T>
+void constant(Parameter<T>& p, double value) {
+  constant(p.value, value);
+  p.mark_modified();
+}
+template <class T>
+void zeros(Parameter<T>& p) {
+  zeros(p.value);
+  p.mark_modified();
+}
+template <class T>
+void xavier_uniform(Parameter<T>& p, Generator& gen, double gain) {
+  xavier_uniform(p.value, gen, gain);
+  p.mark_modified();
+}
+template <class T>
+void xavier_normal(Parameter<T>& p, Generator& gen, double gain) {
+  xavier_normal(p.value, gen, gain);
+  p.mark_modified();
+}
+template <class T>
+void kaiming_uniform(Parameter<T>& p, Generator& gen, double a, FanMode mode, Nonlinearity nonlinearity) {
+  kaiming_uniform(p.value, gen, a, mode, nonlinearity);
+  p.mark_modified();
+}
+template <class T>
+void kaiming_normal(Parameter<T>& p, Generator& gen, double a, FanMode mode, Nonlinearity nonlinearity) {
+  kaiming_normal(p.value, gen, a, mode, nonlinearity);
+  p.mark_modified();
+}
+
 #define TAPEGRAD_INSTANTIATE(T)                                                            \
+  template void uniform(Parameter<T>&, Generator&, double, double);                       \
+  template void normal(Parameter<T>&, Generator&, double, double);                        \
+  template void constant(Parameter<T>&, double);                                          \
+  template void zeros(Parameter<T>&);                                                     \
+  template void xavier_uniform(Parameter<T>&, Generator&, double);                        \
+  template void xavier_normal(Parameter<T>&, Generator&, double);                         \
+  template void kaiming_uniform(Parameter<T>&, Generator&, double, FanMode, Nonlinearity); \
+  template void kaiming_normal(Parameter<T>&, Generator&, double, FanMode, Nonlinearity); \
   template void uniform(Tensor<T>&, Generator&, double, double);                          \
   template void normal(Tensor<T>&, Generator&, double, double);                           \
   template void constant(Tensor<T>&, double);                                             \

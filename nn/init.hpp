@@ -87,5 +87,21 @@ template <class T>
 void kaiming_normal(Tensor<T>& w, Generator& gen, double a = 0, FanMode mode = FanMode::fan_in,
                     Nonlinearity nonlinearity = Nonlinearity::leaky_relu);
 
+// The same on a Parameter's value, which they then mark modified (a tape that
+// recorded p before can no longer run backward through it: Parameter::version).
+// Re-initialising a trained model's parameter goes through these.
+template <class T> void uniform(Parameter<T>& p, Generator& gen, double lo = 0, double hi = 1);
+template <class T> void normal(Parameter<T>& p, Generator& gen, double mean = 0, double std = 1);
+template <class T> void constant(Parameter<T>& p, double value);
+template <class T> void zeros(Parameter<T>& p);
+template <class T> void xavier_uniform(Parameter<T>& p, Generator& gen, double gain = 1);
+template <class T> void xavier_normal(Parameter<T>& p, Generator& gen, double gain = 1);
+template <class T>
+void kaiming_uniform(Parameter<T>& p, Generator& gen, double a = 0, FanMode mode = FanMode::fan_in,
+                     Nonlinearity nonlinearity = Nonlinearity::leaky_relu);
+template <class T>
+void kaiming_normal(Parameter<T>& p, Generator& gen, double a = 0, FanMode mode = FanMode::fan_in,
+                    Nonlinearity nonlinearity = Nonlinearity::leaky_relu);
+
 }  // namespace init
 }  // namespace tapegrad::nn

@@ -76,6 +76,7 @@ void Adam<T>::step() {
     };
     for (std::size_t k = group.begin; k < group.end; ++k) {
       Parameter<T>& param = *this->params_[k];
+      param.mark_modified();  // a tape that recorded it can no longer run backward through it
       T* p = param.value.data();
       const T* g = param.grad.data();
       T* m = m_[k].data();

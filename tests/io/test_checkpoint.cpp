@@ -49,6 +49,11 @@ TEST_F(CheckpointTest, SgdRoundTripRestoresTrainingExactly) {
   expect_equal(b.w.value, a.w.value);
   expect_equal(b.b.value, a.b.value);
   EXPECT_EQ(files(), 1u);  // no temporary file left behind
+  // Steps and loads mark the parameters modified (Parameter::version): a's five
+  // steps; b's load and one step.
+  EXPECT_EQ(a.w.version(), 5u);
+  EXPECT_EQ(b.w.version(), 2u);
+  EXPECT_EQ(b.b.version(), 2u);
 }
 
 TEST_F(CheckpointTest, AdamRoundTripInDoubleWithMetadata) {

@@ -76,6 +76,24 @@ TEST_F(ModuleState, RoundTripOfParametersAndBuffersByName) {
   EXPECT_EQ(saved.fc1.weight().name, "renamed");
 }
 
+TEST_F(ModuleState, LoadingMarksEveryParameterModifiedSoAnEarlierForwardCannotRunBackward) {
+  Generator g(5);
+  Net<double> saved(g), model(g);
+  save_state(saved, path("net.npz"));
+  Tape<double> t;
+  const Var<double> loss = sum(model(t.constant(Tensor<double>{{1.0, 2.0, 3.0}})));
+  load_state(model, path("net.npz"));
+  for (Parameter<double>* p : model.parameters()) EXPECT_EQ(p->version(), 1u) << p->name;
+  const std::string msg = error_of([&] { t.backward(loss); });
+  EXPECT_THAT(msg, StartsWith("backward: parameter '"));
+  EXPECT_THAT(msg, HasSubstr("' (record #"));
+  EXPECT_THAT(msg, HasSubstr(", watch) was modified in place after the forward recorded it: its version is 1, "
+                             "watched at version 0"));
+  const std::string missing = path("missing.npz");
+  EXPECT_THAT(error_of([&] { load_state(model, missing); }), StartsWith("load_state: "));
+  for (Parameter<double>* p : model.parameters()) EXPECT_EQ(p->version(), 1u) << "a failed load marks nothing";
+}
+
 TEST_F(ModuleState, ADoubleSequentialLoadsIntoAnotherWithTheSameNames) {
   Generator g(3);
   Sequential<double> a{Linear<double>(2, 3, g), ReLU<double>(), Linear<double>(3, 1, g)};

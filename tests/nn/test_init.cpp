@@ -108,6 +108,50 @@ TEST(Init, SameSeedBitIdenticalInFloatAndDouble) {
   EXPECT_TRUE(same_bits(Tensor<float>(xt::cast<float>(d)), f));
 }
 
+TEST(Init, OnAParameterTheSameValuesAndTheParameterIsMarkedModified) {
+  using Pair = std::function<void(Tensor<double>&, Parameter<double>&, Generator&, Generator&)>;
+  const std::vector<Pair> pairs = {
+      [](auto& t, auto& p, auto& gt, auto& gp) { init::uniform(t, gt, -1, 1), init::uniform(p, gp, -1, 1); },
+      [](auto& t, auto& p, auto& gt, auto& gp) { init::normal(t, gt, 0, 2), init::normal(p, gp, 0, 2); },
+      [](auto& t, auto& p, auto&, auto&) { init::constant(t, 0.5), init::constant(p, 0.5); },
+      [](auto& t, auto& p, auto&, auto&) { init::zeros(t), init::zeros(p); },
+      [](auto& t, auto& p, auto& gt, auto& gp) { init::xavier_uniform(t, gt), init::xavier_uniform(p, gp); },
+      [](auto& t, auto& p, auto& gt, auto& gp) { init::xavier_normal(t, gt, 2), init::xavier_normal(p, gp, 2); },
+      [](auto& t, auto& p, auto& gt, auto& gp) { init::kaiming_uniform(t, gt, 1), init::kaiming_uniform(p, gp, 1); },
+      [](auto& t, auto& p, auto& gt, auto& gp) { init::kaiming_normal(t, gt), init::kaiming_normal(p, gp); }};
+  for (std::size_t k = 0; k < pairs.size(); ++k) {
+    Tensor<double> t = xt::ones<double>({6, 5});
+    Parameter<double> p(t, "w");
+    Generator gt(21), gp(21);
+    pairs[k](t, p, gt, gp);
+    EXPECT_TRUE(same_bits(p.value, t)) << k;
+    EXPECT_EQ(p.version(), 1u) << k;
+  }
+  Parameter<double> p(Tensor<double>{1.0, 2.0}, "b");
+  Generator g(1);
+  EXPECT_EQ(error_of([&] { init::uniform(p, g, 1, 0); }), "uniform: need lo <= hi, got [1, 0)");
+  EXPECT_EQ(p.version(), 0u);  // nothing written, nothing marked
+}
+
+TEST(Init, UniformBoundsOutsideTheTypesRangeAreErrorsAsInPyTorch) {
+  // torch.nn.init.uniform_(float32 tensor, -1e39, 1e39): "from is out of bounds for
+  // float"; (-3e38, 3e38): "to-from ... exceed the limit" (PyTorch 1.13). Before the
+  // check every draw rounded to inf or FLT_MAX.
+  Generator g(1);
+  Tensor<float> f = xt::zeros<float>({2, 2});
+  EXPECT_EQ(error_of([&] { init::uniform(f, g, -1e39, 1e39); }), "uniform: bound -1e+39 is out of range for float");
+  EXPECT_EQ(error_of([&] { init::uniform(f, g, -3e38, 3e38); }),
+            "uniform: hi - lo = 6e+38 exceeds the largest float (3.40282e+38)");
+  Tensor<double> d = xt::zeros<double>({2, 2});
+  EXPECT_EQ(error_of([&] { init::uniform(d, g, -1e308, 1e308); }),
+            "uniform: hi - lo = inf exceeds the largest double (1.79769e+308)");
+  EXPECT_EQ(error_of([&] { init::xavier_uniform(f, g, 1e300); }),
+            "xavier_uniform: bound -1.22474e+300 is out of range for float");
+  init::uniform(f, g, -1e38, 1e38);  // within range: real draws
+  EXPECT_NE(f(0, 0), f(0, 1));
+  EXPECT_LT(std::abs(f(0, 0)), 1e38f);
+}
+
 TEST(Init, GainsAndFansArePyTorchsForThisLibrarysLayouts) {
   using init::Nonlinearity;
   EXPECT_EQ(init::calculate_gain(Nonlinearity::linear), 1.0);
