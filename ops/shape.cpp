@@ -111,6 +111,7 @@ Tape<T>& shape_tape(const char* op, const Var<T>& x) {
 template <class S>
 std::size_t axis_of(const char* op, std::ptrdiff_t axis, std::size_t rank, std::size_t extra, const S& shape) {
   const auto n = static_cast<std::ptrdiff_t>(rank + extra);
+  if (n == 0) fail(op, ": axis ", axis, " is out of range for shape () (it has no axes)");
   if (axis < -n || axis >= n)
     fail(op, ": axis ", axis, " is out of range [", -n, ", ", n - 1, "] for shape ", shape_str(shape));
   return static_cast<std::size_t>(axis < 0 ? axis + n : axis);

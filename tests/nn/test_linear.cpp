@@ -55,6 +55,30 @@ TEST(Linear, WrongInputShapesAreErrorsNamingTheLayer) {
   EXPECT_EQ(t.size(), 2u);  // the two constants: nothing recorded for the refused calls
 }
 
+TEST(Linear, HostileSizesAreErrorsNamingTheLayerAndZeroSizesWork) {
+  Generator g(0);
+  // Linear(-1, 3): the -1 arrives as 2^64 − 1 (the weight's size would wrap)
+  EXPECT_EQ(error_of([&] { Linear<float>(static_cast<std::size_t>(-1), 3, g); }),
+            "Linear(18446744073709551615 -> 3): in_features 18446744073709551615 is 2^63 or more (a negative size "
+            "converted to size_t?)");
+  EXPECT_EQ(error_of([&] { Linear<double>(4, static_cast<std::size_t>(-2), g); }),
+            "Linear(4 -> 18446744073709551614): out_features 18446744073709551614 is 2^63 or more (a negative size "
+            "converted to size_t?)");
+  EXPECT_EQ(error_of([&] { Linear<float>(std::size_t(1) << 40, std::size_t(1) << 40, g); }),
+            "Linear: shape (1099511627776, 1099511627776) has more elements than fit in size_t");
+  EXPECT_EQ(error_of([&] { Linear<float>(std::size_t(1) << 31, std::size_t(1) << 31, g); }),
+            "Linear(2147483648 -> 2147483648): a weight of shape (2147483648, 2147483648) has more bytes than memory "
+            "can hold");
+  // (a size that fits but cannot be allocated is "Linear(4194304 -> 4194304): cannot
+  // allocate a weight of shape (4194304, 4194304): 7.03687e+13 bytes"; not run here, as
+  // AddressSanitizer aborts on such a request instead of throwing)
+  // as PyTorch: in = 0 gives the bias alone, out = 0 an empty output
+  Linear<double> none_in(0, 2, g), none_out(3, 0, g);
+  Tape<double> t;
+  EXPECT_EQ(to_shape(none_in(t.constant(Tensor<double>(xt::zeros<double>({4, 0})))).value().shape()), (Shape{4, 2}));
+  EXPECT_EQ(to_shape(none_out(t.constant(Tensor<double>(xt::zeros<double>({4, 3})))).value().shape()), (Shape{4, 0}));
+}
+
 TEST(Linear, DefaultInitIsPyTorchsBoundOneOverRootIn) {
   // kaiming_uniform(a = √5) = U(−1/√in, 1/√in); the bias the same bound
   Generator g(3);

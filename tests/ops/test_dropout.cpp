@@ -85,6 +85,10 @@ TEST(Dropout, POutsideZeroToOneIsAnErrorNamingP) {
   EXPECT_EQ(error_of([&] { dropout(x, 1.5, 0); }), "dropout: p must be in [0, 1), got 1.5");
   EXPECT_EQ(error_of([&] { dropout(x, std::numeric_limits<double>::quiet_NaN(), 0); }),
             "dropout: p must be in [0, 1), got nan");
+  EXPECT_EQ(error_of([&] { dropout(x, std::numeric_limits<double>::infinity(), 0); }),
+            "dropout: p must be in [0, 1), got inf");
+  EXPECT_EQ(error_of([&] { dropout(x, -std::numeric_limits<double>::infinity(), 0); }),
+            "dropout: p must be in [0, 1), got -inf");
   EXPECT_EQ(error_of([] { dropout(Var<float>(), 0.5, 0); }), "dropout: Var is empty (default-constructed, never recorded)");
   t.clear();
   EXPECT_THAT(error_of([&] { dropout(x, 0.5, 0); }), ::testing::StartsWith("dropout: stale Var #0"));

@@ -1,5 +1,6 @@
 #include <gmock/gmock.h>
 
+#include <limits>
 #include <string>
 
 #include <xtensor/xbuilder.hpp>
@@ -213,6 +214,20 @@ TEST(ShapeViews, ErrorsNameTheOpAndShape) {
   EXPECT_EQ(testing::error_of([&] { flatten(x, 2); }), "flatten: axis 2 is out of range [-2, 1] for shape (2, 3)");
   EXPECT_EQ(testing::error_of([&] { broadcast_to(x, Shape{3, 3}); }), "broadcast_to: cannot broadcast (2, 3) to (3, 3)");
   EXPECT_EQ(testing::error_of([&] { broadcast_to(x, Shape{3}); }), "broadcast_to: cannot broadcast (2, 3) to (3)");
+  // hostile axes: the most negative ptrdiff_t, and a scalar, which has no axes
+  constexpr std::ptrdiff_t kMin = std::numeric_limits<std::ptrdiff_t>::min();
+  EXPECT_EQ(testing::error_of([&] { unsqueeze(x, kMin); }),
+            "unsqueeze: axis -9223372036854775808 is out of range [-3, 2] for shape (2, 3)");
+  EXPECT_EQ(testing::error_of([&] { flatten(x, kMin); }),
+            "flatten: axis -9223372036854775808 is out of range [-2, 1] for shape (2, 3)");
+  EXPECT_EQ(testing::error_of([&] { reshape(x, {kMin}); }),
+            "reshape: negative extent -9223372036854775808 in (-9223372036854775808) (reshaping (2, 3))");
+  const Var<double> s = t.constant(Tensor<double>(xt::xarray<double>::from_shape({})));
+  EXPECT_EQ(testing::error_of([&] { squeeze(s, 0); }), "squeeze: axis 0 is out of range for shape () (it has no axes)");
+  EXPECT_EQ(testing::error_of([&] { flatten(s, 1); }), "flatten: axis 1 is out of range for shape ()");
+  EXPECT_EQ(to_shape(slice(x, 1, kMin, std::numeric_limits<std::ptrdiff_t>::max()).value().shape()), (Shape{2, 3}));
+  EXPECT_EQ(testing::error_of([&] { slice(x, kMin, 0, 1); }),
+            "slice: axis -9223372036854775808 is out of range for shape (2, 3)");
 }
 
 TEST(ShapeOverflow, ProductsThatWrapAreErrors) {

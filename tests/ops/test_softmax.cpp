@@ -90,6 +90,12 @@ TEST(SoftmaxErrors, AxisOutOfRange) {
   EXPECT_EQ(error_of([&] { softmax(x, 2); }), "softmax: axis 2 is out of range for shape (2, 3)");
   EXPECT_EQ(error_of([&] { log_softmax(x, -3); }), "log_softmax: axis -3 is out of range for shape (2, 3)");
   EXPECT_EQ(error_of([&] { logsumexp(x, 5); }), "logsumexp: axis 5 is out of range for shape (2, 3)");
+  EXPECT_EQ(error_of([&] { softmax(x, std::numeric_limits<std::ptrdiff_t>::min()); }),
+            "softmax: axis -9223372036854775808 is out of range for shape (2, 3)");
+  // a scalar has no axis (PyTorch takes dim 0 or -1 of a 0-d tensor and returns 1 or 0)
+  const Var<double> s = t.constant(Tensor<double>(xt::xarray<double>::from_shape({})));
+  EXPECT_EQ(error_of([&] { softmax(s, 0); }), "softmax: axis 0 is out of range for shape ()");
+  EXPECT_EQ(error_of([&] { log_softmax(s, -1); }), "log_softmax: axis -1 is out of range for shape ()");
 }
 
 }  // namespace

@@ -121,6 +121,19 @@ TEST(ClipGradNorm, ErrorsNameTheFunction) {
   EXPECT_EQ(g.a.grad(0), 3.0);  // untouched by the refused calls
 }
 
+TEST(ClipGradNorm, EdgeArgumentsBehaveAsPyTorch) {
+  // torch.nn.utils.clip_grad_norm_ (1.13) on grad [3, 4]: max_norm 0 returns 5 and
+  // zeroes the gradient; an empty list returns 0; max_norm inf changes nothing.
+  Parameter<double> p(Tensor<double>{1.0, 1.0}, "p");
+  p.grad = Tensor<double>{3.0, 4.0};
+  EXPECT_EQ(clip_grad_norm<double>({&p}, 0.0), 5.0);
+  EXPECT_EQ(p.grad, (Tensor<double>{0.0, 0.0}));
+  EXPECT_EQ(clip_grad_norm<double>({}, 1.0), 0.0);
+  p.grad = Tensor<double>{3.0, 4.0};
+  EXPECT_EQ(clip_grad_norm<double>({&p}, kInf), 5.0);
+  EXPECT_EQ(p.grad, (Tensor<double>{3.0, 4.0}));
+}
+
 TEST(ClipGradNorm, AllocatesNothing) {
   Parameter<float> w(Tensor<float>::from_shape({64, 10}), "w"), b(Tensor<float>::from_shape({10}), "b");
   const std::vector<Parameter<float>*> ps = {&w, &b};
