@@ -1,6 +1,7 @@
 // Writes the fuzzers' seed corpus: small valid files of every kind each reader
 // accepts, and slightly broken variants (truncated, a flipped byte, a wrong
-// field). Usage: make_corpus <dir>; fills <dir>/npy, <dir>/idx, <dir>/checkpoint.
+// field). Usage: make_corpus <dir>; fills <dir>/npy, <dir>/idx, <dir>/checkpoint
+// and <dir>/module_state.
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -12,9 +13,11 @@
 #include <zlib.h>
 
 #include <tapegrad/io/checkpoint.hpp>
+#include <tapegrad/io/module_state.hpp>
 #include <tapegrad/io/npy.hpp>
 #include <tapegrad/optim/adam.hpp>
 #include <tapegrad/optim/sgd.hpp>
+#include "state_model.hpp"
 
 using namespace tapegrad;
 
@@ -138,6 +141,30 @@ void checkpoint_seeds() {
   put_variants("checkpoint", "double.npz", encode_checkpoint<double>({&s, &e}, nullptr, {"d", 0, 0}));
 }
 
+// StateModel's state (state_model.hpp) as save_state writes it, in float and
+// double; as a training checkpoint with SGD state (load_state ignores it); and
+// with one entry of another shape.
+template <class T>
+void module_state_seeds(const std::string& suffix) {
+  const std::string tmp = root + "/module_state.tmp";
+  StateModel<T> model;
+  save_state(model, tmp);
+  put_variants("module_state", "state" + suffix + ".npz", slurp(tmp));
+  std::remove(tmp.c_str());
+  std::vector<Parameter<T>*> entries = model.parameters();
+  Parameter<T> running(*model.named_buffers()[0].second, "running_mean");
+  entries.push_back(&running);
+  SGDOptions so;
+  so.momentum = 0.9;
+  SGD<T> sgd(model.parameters(), so);
+  for (Parameter<T>* p : model.parameters()) p->grad.fill(T(0.5));
+  sgd.step();
+  put_variants("module_state", "train" + suffix + ".npz", encode_checkpoint<T>(entries, &sgd, {"StateModel", 1, 7}));
+  Parameter<T> wide(Tensor<T>(xt::zeros<T>({3, 3})), "weight");
+  entries[0] = &wide;
+  put("module_state", "shape" + suffix + ".npz", encode_checkpoint<T>(entries, nullptr, {"StateModel", 0, 0}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,10 +173,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   root = argv[1];
-  for (const char* kind : {"", "/npy", "/idx", "/checkpoint"}) ::mkdir((root + kind).c_str(), 0777);
+  for (const char* kind : {"", "/npy", "/idx", "/checkpoint", "/module_state"}) ::mkdir((root + kind).c_str(), 0777);
   npy_seeds();
   idx_seeds();
   checkpoint_seeds();
-  std::printf("make_corpus: %d seed files in %s/{npy,idx,checkpoint}\n", written, root.c_str());
+  module_state_seeds<float>("");
+  module_state_seeds<double>(".f8");
+  std::printf("make_corpus: %d seed files in %s/{npy,idx,checkpoint,module_state}\n", written, root.c_str());
   return 0;
 }

@@ -2,7 +2,7 @@
 # Builds tapegrad's libFuzzer targets with clang++ (ASan + UBSan), writes a seed
 # corpus, and runs each target for the given number of seconds.
 #
-#   fuzz/run.sh [seconds] [target ...]      targets: npy idx checkpoint (default: all)
+#   fuzz/run.sh [seconds] [target ...]      targets: npy idx checkpoint module_state (default: all)
 #
 #   FUZZ_BUILD=dir   build and corpus directory (default: <repo>/build-fuzz)
 #   FUZZ_JOBS=n      targets run at once (default 1; each uses one core)
@@ -17,19 +17,20 @@ out=${FUZZ_BUILD:-$root/build-fuzz}
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(npy idx checkpoint)
+[ ${#targets[@]} -eq 0 ] && targets=(npy idx checkpoint module_state)
 jobs=${FUZZ_JOBS:-1}
 cxx=${CXX:-clang++}
 command -v "$cxx" >/dev/null || { echo "fuzz/run.sh: $cxx not found (apt-get install clang)" >&2; exit 2; }
 
 flags=(-std=c++17 -O1 -g -fno-omit-frame-pointer -I"$root/include" -I"$root" -fsanitize=address,undefined
        -fno-sanitize-recover=undefined -Wno-deprecated-declarations)
-sources=(core/tape.cpp core/broadcast.cpp optim/optimizer.cpp optim/sgd.cpp optim/adam.cpp
-         io/npy.cpp io/npy_header.cpp io/idx.cpp io/zip.cpp io/checkpoint.cpp)
+sources=(core/tape.cpp core/tape_leaves.cpp core/var.cpp core/record.cpp core/broadcast.cpp optim/optimizer.cpp optim/sgd.cpp
+         optim/adam.cpp nn/module.cpp io/npy.cpp io/npy_header.cpp io/idx.cpp io/zip.cpp io/checkpoint.cpp
+         io/module_state.cpp)
 mkdir -p "$out/obj"
 
 # Compile each library source once, with coverage hooks, when it or any header changed.
-newest_header=$(find "$root/core" "$root/io" "$root/optim" -name '*.hpp' -printf '%T@\n' | sort -n | tail -1)
+newest_header=$(find "$root/core" "$root/io" "$root/optim" "$root/nn" -name '*.hpp' -printf '%T@\n' | sort -n | tail -1)
 objects=()
 for src in "${sources[@]}"; do
   obj="$out/obj/$(echo "$src" | tr / _).o"
@@ -46,14 +47,14 @@ wait
 link() {  # link <output> <main source> <extra flags...>
   local exe=$1 src=$2
   shift 2
-  if [ ! -x "$exe" ] || [ "$src" -nt "$exe" ] || [ -n "$(find "${objects[@]}" "$root/fuzz/memfile.hpp" -newer "$exe")" ]; then
+  if [ ! -x "$exe" ] || [ "$src" -nt "$exe" ] || [ -n "$(find "${objects[@]}" "$root"/fuzz/*.hpp -newer "$exe")" ]; then
     echo "fuzz/run.sh: linking $(basename "$exe")" >&2
     "$cxx" "${flags[@]}" "$@" "$src" "${objects[@]}" -lz -o "$exe"
   fi
 }
 link "$out/make_corpus" "$root/fuzz/make_corpus.cpp" -fsanitize=fuzzer-no-link
 for t in "${targets[@]}"; do
-  [ -f "$root/fuzz/fuzz_$t.cpp" ] || { echo "fuzz/run.sh: unknown target '$t' (npy, idx, checkpoint)" >&2; exit 2; }
+  [ -f "$root/fuzz/fuzz_$t.cpp" ] || { echo "fuzz/run.sh: unknown target '$t' (npy, idx, checkpoint, module_state)" >&2; exit 2; }
   link "$out/fuzz_$t" "$root/fuzz/fuzz_$t.cpp" -fsanitize=fuzzer
 done
 
@@ -62,10 +63,11 @@ ASAN_OPTIONS=detect_leaks=0 "$out/make_corpus" "$out/seeds"
 
 run_one() {
   local t=$1 max_len=4096
-  [ "$t" = checkpoint ] && max_len=16384
+  [ "$t" = checkpoint ] || [ "$t" = module_state ] && max_len=16384
   mkdir -p "$out/corpus/$t" "$out/findings/$t"
   local dict=()
   [ -f "$root/fuzz/$t.dict" ] && dict=(-dict="$root/fuzz/$t.dict")
+  [ "$t" = module_state ] && dict=(-dict="$root/fuzz/checkpoint.dict")
   "$out/fuzz_$t" "$out/corpus/$t" "$out/seeds/$t" "${dict[@]}" -max_total_time="$seconds" -max_len=$max_len \
     -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 -print_final_stats=1 -artifact_prefix="$out/findings/$t/" \
     >"$out/$t.log" 2>&1 || true
