@@ -47,7 +47,7 @@ void hinge(benchmark::State& state, HingeKind kind, bool fused, std::size_t n, s
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
 
-// scores = X·W + b (X borrowed, not copied, each step), fused Weston–Watkins hinge + λ·ΣW², backward, one SGD-momentum step.
+// scores = X·W + b (X borrowed unchecked, as train_svm does: no copy, no checksum), fused Weston–Watkins hinge + λ·ΣW², backward, one SGD-momentum step.
 void linear_svm_step(benchmark::State& state, std::size_t n, std::size_t d, std::size_t c) {
   const Tensor<float> x = random_matrix(n, d, 3);
   const IndexTensor y = random_labels(n, c, 4);
@@ -62,7 +62,7 @@ void linear_svm_step(benchmark::State& state, std::size_t n, std::size_t d, std:
   for (auto _ : state) {
     sgd.zero_grad();
     Var<float> wv = tape.watch(w);
-    Var<float> scores = matmul(tape.borrow(x), wv) + tape.watch(b);
+    Var<float> scores = matmul(tape.borrow_unchecked(x), wv) + tape.watch(b);
     Var<float> loss = multiclass_hinge(scores, y) + sum(square(wv)) * reg;
     tape.backward(loss);
     sgd.step();
