@@ -36,9 +36,15 @@ Shape to_shape(const S& shape) {
   return Shape(shape.begin(), shape.end());
 }
 
+// The most elements a tensor may have: 2^60 − 1, so that its bytes (at most 8 per
+// element) fit in a ptrdiff_t. The allocator multiplies without checking, so a
+// larger count would wrap to a short buffer instead of failing to allocate.
+constexpr std::size_t kMaxElements = (std::size_t(1) << 60) - 1;
+
 // The number of elements of `shape`, or an Error naming `op` when the product of
-// its non-zero extents does not fit in size_t (as NumPy's "array is too big"): a
-// wrapped size would let a later loop run past the buffer.
+// its non-zero extents does not fit in size_t (as NumPy's "array is too big") or,
+// for a non-empty shape, exceeds kMaxElements: a wrapped size would let a later
+// loop run past the buffer.
 template <class S>
 std::size_t checked_size(const char* op, const S& shape) {
   std::size_t n = 1;
@@ -53,6 +59,8 @@ std::size_t checked_size(const char* op, const S& shape) {
       fail(op, ": shape ", shape_str(shape), " has more elements than fit in size_t");
     n *= e;
   }
+  if (!zero && n > kMaxElements)
+    fail(op, ": shape ", shape_str(shape), " has ", n, " elements, more than memory can hold (2^60 or more)");
   return zero ? 0 : n;
 }
 

@@ -244,6 +244,14 @@ TEST(ShapeOverflow, ProductsThatWrapAreErrors) {
   const IndexTensor labels = {0, 1};
   EXPECT_EQ(testing::error_of([&] { one_hot(t, labels, std::size_t(1) << 63); }),
             "one_hot: shape (2, 9223372036854775808) has more elements than fit in size_t");
+  // A count that fits in size_t but whose bytes do not: the allocator would wrap
+  // 2^62 floats (2^64 bytes) to an empty buffer and the op would write past it.
+  EXPECT_EQ(testing::error_of([&] { one_hot(t, IndexTensor{0}, std::size_t(1) << 62); }),
+            "one_hot: shape (1, 4611686018427387904) has 4611686018427387904 elements, more than memory can hold "
+            "(2^60 or more)");
+  EXPECT_EQ(testing::error_of([&] { broadcast_to(t.constant(Tensor<double>{1.0}), Shape{std::size_t(1) << 60}); }),
+            "broadcast_to: shape (1152921504606846976) has 1152921504606846976 elements, more than memory can hold "
+            "(2^60 or more)");
   EXPECT_EQ(t.size(), 2u);  // nothing was recorded by the failed calls
 }
 
