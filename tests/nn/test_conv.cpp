@@ -91,8 +91,10 @@ TEST(Conv2dModule, ErrorsNameTheLayer) {
             "to size_t?)");
   EXPECT_EQ(error_of([&] { Conv2d<float>(1 << 20, 1 << 20, 1 << 20, g); }),
             "Conv2d: shape (1048576, 1048576, 1048576, 1048576) has more elements than fit in size_t");
+  // 2^62 elements fit in size_t but not in memory (checked_size's 2^60 limit).
   EXPECT_EQ(error_of([&] { Conv2d<double>(1 << 30, 1 << 30, 2, g); }),
-            "Conv2d: a weight of shape (1073741824, 1073741824, 2, 2) has more bytes than memory can hold");
+            "Conv2d: shape (1073741824, 1073741824, 2, 2) has 4611686018427387904 elements, more than memory can "
+            "hold (2^60 or more)");
   EXPECT_EQ(error_of([&] { Conv2d<float>(1, 4, {3, 0}, g); }), "Conv2d: kernel size must be positive, got (3, 0)");
   EXPECT_EQ(error_of([&] { Conv2d<float>(1, 4, 3, g, Conv2dOptions().stride(0)); }),
             "Conv2d: stride must be positive, got (0, 0)");

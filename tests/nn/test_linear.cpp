@@ -66,9 +66,10 @@ TEST(Linear, HostileSizesAreErrorsNamingTheLayerAndZeroSizesWork) {
             "converted to size_t?)");
   EXPECT_EQ(error_of([&] { Linear<float>(std::size_t(1) << 40, std::size_t(1) << 40, g); }),
             "Linear: shape (1099511627776, 1099511627776) has more elements than fit in size_t");
+  // 2^62 elements fit in size_t but not in memory (checked_size's 2^60 limit).
   EXPECT_EQ(error_of([&] { Linear<float>(std::size_t(1) << 31, std::size_t(1) << 31, g); }),
-            "Linear(2147483648 -> 2147483648): a weight of shape (2147483648, 2147483648) has more bytes than memory "
-            "can hold");
+            "Linear: shape (2147483648, 2147483648) has 4611686018427387904 elements, more than memory can hold "
+            "(2^60 or more)");
   // (a size that fits but cannot be allocated is "Linear(4194304 -> 4194304): cannot
   // allocate a weight of shape (4194304, 4194304): 7.03687e+13 bytes"; not run here, as
   // AddressSanitizer aborts on such a request instead of throwing)
