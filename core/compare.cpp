@@ -33,12 +33,13 @@ bool worse(double x, double current) {
 }  // namespace
 
 std::string CompareReport::summary() const {
-  char buf[320];
+  char buf[400];
   std::snprintf(buf, sizeof buf,
                 "%s: values %.12g vs %.12g (abs diff %.3e, rel %.3e); gradients: max abs diff %.3e, "
-                "max rel diff %.3e (input %zu, element %zu: %.12g vs %.12g), %zu elements compared",
-                passed ? "agree" : "DIFFER", value_a, value_b, value_abs_diff, value_rel_diff, max_abs_diff,
-                max_rel_diff, worst_input, worst_index, worst_a, worst_b, compared);
+                "max rel diff %.3e (input %zu, element %zu: %.12g vs %.12g), %zu elements compared%s",
+                outcome(), value_a, value_b, value_abs_diff, value_rel_diff, max_abs_diff,
+                max_rel_diff, worst_input, worst_index, worst_a, worst_b, compared,
+                inconclusive ? " (no gradient element: no evidence either way)" : "");
   return buf;
 }
 
@@ -67,7 +68,7 @@ CompareReport compare_gradients(const TapeFn<T>& f_a, const TapeFn<T>& f_b, cons
   };
   rep.value_abs_diff = std::abs(rep.value_a - rep.value_b);
   rep.value_rel_diff = rep.value_a == rep.value_b ? 0.0 : relative(rep.value_a, rep.value_b);
-  rep.passed = agree(rep.value_a, rep.value_b);
+  bool failed = !agree(rep.value_a, rep.value_b);
 
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Tensor<T>& ga = pa[i].grad;
@@ -76,7 +77,7 @@ CompareReport compare_gradients(const TapeFn<T>& f_a, const TapeFn<T>& f_b, cons
       const double a = ga.data()[k], b = gb.data()[k];
       const double abs_diff = std::abs(a - b);
       const double rel = a == b ? 0.0 : relative(a, b);  // also 0 for two zeros with atol = 0
-      if (!agree(a, b)) rep.passed = false;
+      if (!agree(a, b)) failed = true;
       if (worse(abs_diff, rep.max_abs_diff)) rep.max_abs_diff = abs_diff;
       if (worse(rel, rep.max_rel_diff) || rep.compared == 0) {
         rep.max_rel_diff = rel;
@@ -88,6 +89,8 @@ CompareReport compare_gradients(const TapeFn<T>& f_a, const TapeFn<T>& f_b, cons
       ++rep.compared;
     }
   }
+  rep.passed = !failed && rep.compared > 0;
+  rep.inconclusive = !failed && rep.compared == 0;
   return rep;
 }
 

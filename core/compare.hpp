@@ -14,7 +14,10 @@ namespace tapegrad {
 template <class T>
 using TapeFn = std::function<Var<T>(Tape<T>&, const std::vector<Var<T>>&)>;
 
-// Two numbers agree when |a − b| <= atol + rtol·max(|a|, |b|).
+// The tolerance pair (atol, rtol), applied per element: two numbers agree when
+// |a − b| <= atol + rtol·max(|a|, |b|) (neither path is the reference, so the
+// larger magnitude scales rtol). The fields are declared rtol first, so a brace
+// initialiser reads CompareOptions{rtol, atol}.
 struct CompareOptions {
   double rtol;
   double atol;
@@ -36,7 +39,14 @@ struct CompareReport {
   std::size_t worst_index = 0;  // (flat, row-major)
   double worst_a = 0, worst_b = 0;
   std::size_t compared = 0;     // gradient elements compared
-  bool passed = true;           // the values and every gradient element agree
+  // Exactly one of three outcomes: passed (the values agree, and at least one
+  // gradient element was compared and every one agrees), failed (the values or
+  // some element differ: passed and inconclusive both false), inconclusive (the
+  // values agree but no gradient element was compared: every input is empty, or
+  // there are no inputs; agreeing values alone prove nothing about gradients).
+  bool passed = false;
+  bool inconclusive = false;
+  const char* outcome() const { return passed ? "agree" : inconclusive ? "inconclusive" : "DIFFER"; }
   std::string summary() const;
 };
 

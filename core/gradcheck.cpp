@@ -59,12 +59,13 @@ Evaluation evaluate(const TapeFunction& f, Tape<double>& tape, std::vector<Param
 }  // namespace
 
 std::string GradcheckReport::summary() const {
-  char buf[256];
+  char buf[400];
   std::snprintf(buf, sizeof buf,
                 "%s: max abs err %.3e, max rel err %.3e (worst: input %zu, element %zu: analytic "
-                "%.9g, numeric %.9g), %zu checked, %zu skipped at kinks",
-                passed ? "passed" : "FAILED", max_abs_error, max_rel_error, worst_input, worst_index,
-                worst_analytic, worst_numeric, checked, skipped_kinks);
+                "%.9g, numeric %.9g), %zu checked, %zu skipped at kinks%s",
+                outcome(), max_abs_error, max_rel_error, worst_input, worst_index,
+                worst_analytic, worst_numeric, checked, skipped_kinks,
+                inconclusive ? " (nothing was compared: no evidence either way)" : "");
   return buf;
 }
 
@@ -98,6 +99,7 @@ GradcheckReport gradcheck(const TapeFunction& f, const std::vector<Tensor<double
   for (auto& p : params) analytic.push_back(p.grad);
 
   GradcheckReport rep;
+  bool failed = false;
   double worst_excess = -1;
   const std::uint64_t base = evaluate(f, tape, params, options, wp).branches;
   const double h = options.step;
@@ -124,7 +126,7 @@ GradcheckReport gradcheck(const TapeFunction& f, const std::vector<Tensor<double
       // abs_err/tol > 1 fails; NaN (a NaN gradient) fails and is the worst
       const double excess = std::isnan(abs_err) ? INFINITY : tol > 0 ? abs_err / tol : abs_err;
       ++rep.checked;
-      if (!(abs_err <= tol)) rep.passed = false;
+      if (!(abs_err <= tol)) failed = true;
       if (excess > worst_excess) {
         worst_excess = excess;
         rep.worst_input = i;
@@ -137,6 +139,8 @@ GradcheckReport gradcheck(const TapeFunction& f, const std::vector<Tensor<double
       if (std::isnan(rel_err) || rel_err > rep.max_rel_error) rep.max_rel_error = rel_err;
     }
   }
+  rep.passed = !failed && rep.checked > 0;
+  rep.inconclusive = !failed && rep.checked == 0;
   return rep;
 }
 

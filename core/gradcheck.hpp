@@ -4,6 +4,11 @@
 // elements whose ±h step crosses a kink of relu/max/hinge are skipped (the ops
 // report which branch each element takes; a step that changes any branch is a
 // kink crossing), with the number skipped reported.
+//
+// Tolerances are an (atol, rtol) pair applied per element: an element passes when
+// |a − n| ≤ atol + rtol·|n|, a the analytic and n the numeric derivative. A check
+// that compared nothing (every element skipped at a kink, or no elements at all)
+// is inconclusive, never passed: zero checked proves nothing.
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,7 +43,12 @@ struct GradcheckReport {
   double worst_numeric = 0;
   std::size_t checked = 0;
   std::size_t skipped_kinks = 0;
-  bool passed = true;
+  // Exactly one of three outcomes: passed (at least one element checked and every
+  // checked element within tolerance), failed (some element outside it: passed and
+  // inconclusive both false), inconclusive (nothing checked, nothing failed).
+  bool passed = false;
+  bool inconclusive = false;
+  const char* outcome() const { return passed ? "passed" : inconclusive ? "inconclusive" : "FAILED"; }
   std::string summary() const;
 };
 

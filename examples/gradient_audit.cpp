@@ -161,7 +161,7 @@ void audit_table(const Matrix& x, const IndexTensor& y, std::uint64_t seed) {
       const GradcheckReport g = gradcheck(f, {w});
       std::printf("%-16s %-2d %10.6f %12.2e %12.2e %12.2e %12.2e  %s, %zu checked, %zu skipped at kinks\n",
                   kind_name(kind), p, l, rel_error(fused, naive), rel_error(composed, naive),
-                  rel_error(fused, composed), rel_error(numeric, naive), g.passed ? "passed" : "FAILED", g.checked,
+                  rel_error(fused, composed), rel_error(numeric, naive), g.outcome(), g.checked,
                   g.skipped_kinks);
     }
   std::printf(
@@ -225,7 +225,7 @@ void audit_kink() {
     std::printf("  naive == fused == tape bit for bit: %s;  gradcheck: %zu checked, %zu skipped at kinks, %s\n\n",
                 bitwise_equal(fused, composed) && bitwise_equal(naive, fused) ? "yes" : "NO", g.checked,
                 g.skipped_kinks,
-                g.passed ? "passed" : "FAILED");
+                g.outcome());
   }
   std::printf(
       "What this shows:\n"

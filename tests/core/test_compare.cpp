@@ -100,6 +100,35 @@ TEST(CompareGradients, InputsNoPathReachesHaveZeroGradientsOnBothSides) {
   EXPECT_EQ(rep.compared, 5u);
 }
 
+TEST(CompareGradients, NoGradientElementIsInconclusiveNeverPassed) {
+  const TapeFn<double> s = [](Tape<double>&, const std::vector<Var<double>>& v) { return sum(v[0]); };
+  const TapeFn<double> s2 = [](Tape<double>&, const std::vector<Var<double>>& v) { return sum(v[0]) + 1.0; };
+  const Tensor<double> empty = xt::zeros<double>(Shape{0, 3});
+  const CompareReport rep = compare_gradients(s, s, {empty});
+  EXPECT_EQ(rep.compared, 0u);
+  EXPECT_FALSE(rep.passed);
+  EXPECT_TRUE(rep.inconclusive);
+  EXPECT_STREQ(rep.outcome(), "inconclusive");
+  EXPECT_THAT(rep.summary(), HasSubstr("inconclusive: "));
+  EXPECT_THAT(rep.summary(), HasSubstr("0 elements compared (no gradient element"));
+  // values that differ fail even with nothing to compare: 0 vs 1
+  const CompareReport differ = compare_gradients(s, s2, {empty});
+  EXPECT_FALSE(differ.passed);
+  EXPECT_FALSE(differ.inconclusive);
+  EXPECT_STREQ(differ.outcome(), "DIFFER");
+}
+
+TEST(CompareGradients, ToleranceIsAtolPlusRtolTimesTheLargerMagnitude) {
+  // gradients 2 and 2.2 per element: |a − b| = 0.2, max(|a|, |b|) = 2.2
+  const TapeFn<double> a = [](Tape<double>&, const std::vector<Var<double>>& v) { return sum(v[0] * 2.0); };
+  const TapeFn<double> b = [](Tape<double>&, const std::vector<Var<double>>& v) { return sum(v[0] * 2.2); };
+  const Tensor<double> x = xt::zeros<double>(Shape{3});
+  EXPECT_TRUE(compare_gradients(a, b, {x}, CompareOptions{0.091, 0.0}).passed);   // 0.2002 >= 0.2
+  EXPECT_FALSE(compare_gradients(a, b, {x}, CompareOptions{0.090, 0.0}).passed);  // 0.198 < 0.2
+  EXPECT_TRUE(compare_gradients(a, b, {x}, CompareOptions{0.0, 0.2000001}).passed);  // atol alone
+  EXPECT_FALSE(compare_gradients(a, b, {x}, CompareOptions{0.0, 0.19}).passed);
+}
+
 TEST(CompareGradients, NaNGradientFailsAndIsReported) {
   const Tensor<double> x = {1.0, 0.0, 4.0};
   const TapeFn<double> a = [](Tape<double>&, const std::vector<Var<double>>& v) { return sum(v[0] * v[0]); };

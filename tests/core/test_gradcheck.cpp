@@ -142,12 +142,58 @@ TEST(Gradcheck, ContractionChecksEveryOutputElementDeterministically) {
       {random_tensor({2, 2}, 5, 0.5, 1.0)}, opt);
   EXPECT_FALSE(bad.passed);
   EXPECT_EQ(bad.checked, 4u);
-  // a zero-size output contracts to 0 and checks nothing
+  // a zero-size output contracts to 0 and checks nothing: inconclusive, not passed
   GradcheckReport empty = gradcheck(
       [](Tape<double>&, const std::vector<Var<double>>& v) { return square(v[0]); },
       {Tensor<double>(xt::zeros<double>(Shape{0, 3}))}, opt);
-  EXPECT_TRUE(empty.passed);
+  EXPECT_FALSE(empty.passed);
+  EXPECT_TRUE(empty.inconclusive);
   EXPECT_EQ(empty.checked, 0u);
+}
+
+TEST(Gradcheck, NothingCheckedIsInconclusiveNeverPassed) {
+  GradcheckOptions opt;
+  opt.contract_output = true;
+  // every element within h of |x|'s kink: all skipped, none checked
+  const GradcheckReport all_kinks = gradcheck(
+      [](Tape<double>&, const std::vector<Var<double>>& v) { return abs_op(v[0]); }, {Tensor<double>{3e-7, -4e-7}},
+      opt);
+  EXPECT_EQ(all_kinks.checked, 0u);
+  EXPECT_EQ(all_kinks.skipped_kinks, 2u);
+  EXPECT_FALSE(all_kinks.passed);
+  EXPECT_TRUE(all_kinks.inconclusive);
+  EXPECT_STREQ(all_kinks.outcome(), "inconclusive");
+  EXPECT_THAT(all_kinks.summary(), HasSubstr("inconclusive: "));
+  EXPECT_THAT(all_kinks.summary(), HasSubstr("0 checked, 2 skipped at kinks (nothing was compared"));
+  EXPECT_FALSE(testing::gradcheck_passes(
+      [](Tape<double>&, const std::vector<Var<double>>& v) { return abs_op(v[0]); }, {Tensor<double>{3e-7}}, opt));
+  // one element checked is evidence: passed, not inconclusive
+  const GradcheckReport one = gradcheck(
+      [](Tape<double>&, const std::vector<Var<double>>& v) { return abs_op(v[0]); }, {Tensor<double>{3e-7, 0.5}},
+      opt);
+  EXPECT_TRUE(one.passed) << one.summary();
+  EXPECT_FALSE(one.inconclusive);
+  EXPECT_STREQ(one.outcome(), "passed");
+  // a failure is a failure, never inconclusive
+  const GradcheckReport bad = gradcheck(
+      [](Tape<double>&, const std::vector<Var<double>>& v) { return bad_square(v[0]); }, {Tensor<double>{0.8}});
+  EXPECT_FALSE(bad.passed);
+  EXPECT_FALSE(bad.inconclusive);
+  EXPECT_STREQ(bad.outcome(), "FAILED");
+}
+
+TEST(Gradcheck, ToleranceIsAtolPlusRtolTimesTheNumericPerElement) {
+  // bad_square claims 3x for 2x: at x = 0.8 |a − n| = 0.8 and |n| = 1.6, so it passes
+  // exactly when 0.8 <= atol + rtol·1.6
+  auto f = [](Tape<double>&, const std::vector<Var<double>>& v) { return bad_square(v[0]); };
+  GradcheckOptions o;
+  o.atol = 0.0;
+  o.rtol = 0.51;  // 0.816 >= 0.8
+  EXPECT_TRUE(gradcheck(f, {Tensor<double>{0.8}}, o).passed);
+  o.rtol = 0.49;  // 0.784 < 0.8
+  EXPECT_FALSE(gradcheck(f, {Tensor<double>{0.8}}, o).passed);
+  o.atol = 0.02;  // 0.02 + 0.784 = 0.804 >= 0.8
+  EXPECT_TRUE(gradcheck(f, {Tensor<double>{0.8}}, o).passed);
 }
 
 TEST(Gradcheck, RejectsNonScalarOutputsWithoutContraction) {
