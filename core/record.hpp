@@ -47,6 +47,14 @@ struct Record {
   // std::function, no allocation per record. Everything backward needs is in the
   // record's saved state or in its inputs' values on the tape.
   using BackwardFn = void (*)(Tape<T>&, Record&);
+  // The op again, in double, for the audit of a training step (core/audit.hpp):
+  // re-records this record's op on a double tape from one Var per input (in the
+  // record's input order, duplicates included) and returns its output, reading the
+  // op's attributes (a slope, a stride, an axis's layout, labels, a dropout mask)
+  // from this record's saved state. Written beside the backward at the op's push;
+  // it must not touch anything outside the double tape (batch norm's running
+  // statistics: the replay normalises with the batch's, as the record did).
+  using ReplayFn = Var<double> (*)(const Record& r, Tape<double>& t, const Var<double>* inputs);
 
   static constexpr std::size_t kSavedBytes = 128;  // inline room for an op's saved struct
   static constexpr std::size_t kSavedAlign = 16;
@@ -63,6 +71,7 @@ struct Record {
   xt::svector<std::uint32_t, 4> inputs;
   std::uint32_t n_inputs = 0;
   BackwardFn backward = nullptr;
+  ReplayFn replay = nullptr;  // nullptr: an op the audit cannot check (a test's op; leaves need none)
   Parameter<T>* param = nullptr;  // set for watched leaves
   const Tensor<T>* borrowed = nullptr;  // set for borrowed constants (Tape::borrow)
   bool requires_grad = false;

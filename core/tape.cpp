@@ -51,6 +51,7 @@ Record<T>& Tape<T>::new_record(const char* op) {
   r.n_inputs = 0;
   r.inputs.resize(0);
   r.backward = nullptr;
+  r.replay = nullptr;
   r.param = nullptr;
   r.borrowed = nullptr;
   r.requires_grad = false;
@@ -113,12 +114,14 @@ Var<T> Tape<T>::borrow_leaf(const Tensor<T>& t, bool checked) {
 }
 
 template <class T>
-Record<T>& Tape<T>::push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward) {
-  return push(op, inputs.begin(), inputs.size(), backward);
+Record<T>& Tape<T>::push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward,
+                         ReplayFn replay) {
+  return push(op, inputs.begin(), inputs.size(), backward, replay);
 }
 
 template <class T>
-Record<T>& Tape<T>::push(const char* op, const Var<T>* inputs, std::size_t count, BackwardFn backward) {
+Record<T>& Tape<T>::push(const char* op, const Var<T>* inputs, std::size_t count, BackwardFn backward,
+                         ReplayFn replay) {
   if (count > std::numeric_limits<std::uint32_t>::max()) fail(op, ": ", count, " inputs are too many for one record");
   bool any = false;
   for (std::size_t k = 0; k < count; ++k) {
@@ -131,6 +134,7 @@ Record<T>& Tape<T>::push(const char* op, const Var<T>* inputs, std::size_t count
   r.n_inputs = static_cast<std::uint32_t>(count);
   r.requires_grad = grad_enabled_ && any;
   r.backward = r.requires_grad ? backward : nullptr;
+  r.replay = replay;
   return r;
 }
 
@@ -263,6 +267,55 @@ void Tape<T>::sweep(std::uint32_t from) {
     if (!r.grad_live || !r.backward) continue;  // no parameter depends on it
     r.backward(*this, r);
     if (anomaly_) check_anomaly_backward(r);
+  }
+}
+
+// Each distinct input's gradient is set aside and zeroed, the record's backward
+// runs alone, its writes are read off and the set-aside gradients are copied back
+// into the same buffers (a parameter's grad keeps its allocation, so an optimizer
+// holding it sees nothing move).
+template <class T>
+void Tape<T>::backward_contribution(std::uint32_t id, std::vector<Tensor<T>>& out) {
+  if (id >= size_) fail("backward_contribution: id ", id, " is outside the tape's ", size_, " records");
+  Record<T>& r = records_[id];
+  if (!r.backward || !r.grad_live)
+    fail("backward_contribution: record #", id, " (", r.op, ") has no backward the last sweep ran");
+  struct Kept {
+    std::uint32_t id;
+    bool live;
+    Tensor<T> grad;
+  };
+  std::vector<Kept> kept;
+  const auto buffer_of = [this](Record<T>& in) -> Tensor<T>& { return in.param ? in.param->grad : in.grad; };
+  for (std::size_t k = 0; k < r.n_inputs; ++k) {
+    Record<T>& in = records_[r.inputs[k]];
+    if (!in.requires_grad) continue;
+    if (std::any_of(kept.begin(), kept.end(), [&](const Kept& e) { return e.id == in.id; })) continue;
+    Tensor<T>& g = buffer_of(in);
+    kept.push_back(Kept{in.id, in.grad_live, g});
+    if (in.param) {
+      if (g.shape() != in.param->value.shape()) g = xt::zeros<T>(in.param->value.shape());
+      std::fill(g.begin(), g.end(), T(0));  // a parameter's buffer is never fresh: backward adds
+    } else {
+      in.grad_live = false;  // fresh: backward assigns
+    }
+  }
+  r.backward(*this, r);
+  out.assign(r.n_inputs, Tensor<T>());
+  for (std::size_t k = 0; k < r.n_inputs; ++k) {
+    Record<T>& in = records_[r.inputs[k]];
+    if (!in.requires_grad) continue;
+    const Tensor<T>& g = buffer_of(in);
+    out[k] = in.grad_live ? g : Tensor<T>(xt::zeros<T>(value_of(in.id).shape()));
+  }
+  for (Kept& e : kept) {
+    Record<T>& in = records_[e.id];
+    Tensor<T>& g = buffer_of(in);
+    if (g.shape() == e.grad.shape())
+      std::copy(e.grad.begin(), e.grad.end(), g.begin());
+    else
+      g = e.grad;
+    in.grad_live = e.live;
   }
 }
 

@@ -22,6 +22,7 @@ template <class T>
 class Tape {
  public:
   using BackwardFn = typename Record<T>::BackwardFn;
+  using ReplayFn = typename Record<T>::ReplayFn;
 
   Tape() = default;
   Tape(const Tape&) = delete;  // Vars point at their tape: it must not move
@@ -92,12 +93,15 @@ class Tape {
   // ---- for op authors -------------------------------------------------------
   // Appends a record for `op` with these inputs (all checked to belong to this
   // tape and generation); the caller fills record.value, then calls commit().
-  // The span form serves ops with any number of inputs (concat).
+  // The span form serves ops with any number of inputs (concat). `replay` is
+  // required: the op in double for the audit (Record::ReplayFn), written beside its
+  // backward; nullptr only for a record the audit may not check (it reports it
+  // inconclusive).
   // Validate shapes and arguments before push: a throw between push and commit
   // leaves an orphan record on the tape (harmless, nothing refers to it, but it
   // counts in size()).
-  Record<T>& push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward);
-  Record<T>& push(const char* op, const Var<T>* inputs, std::size_t count, BackwardFn backward);
+  Record<T>& push(const char* op, std::initializer_list<Var<T>> inputs, BackwardFn backward, ReplayFn replay);
+  Record<T>& push(const char* op, const Var<T>* inputs, std::size_t count, BackwardFn backward, ReplayFn replay);
   Var<T> commit(Record<T>& r);
   // Undoes push() of the last record, for an op whose single forward pass finds
   // bad input only after push (it then throws): no orphan record is left.
@@ -116,6 +120,16 @@ class Tape {
   // nothing needs it. `fresh` is true when it holds no contribution yet: the
   // caller then assigns instead of adding (or uses gemm's beta = 0).
   Tensor<T>* grad_buffer(std::uint32_t id, bool& fresh);
+
+  // For the audit (core/audit.hpp), after backward(): what record id's backward
+  // alone adds to the gradient of each of its inputs, from the upstream gradient the
+  // last sweep left in the record. out[k] is input k's share (an input given twice
+  // gets the sum of both, in both places; empty for an input needing no gradient).
+  // The backward runs on zeroed input buffers, which are then put back bit for bit
+  // (values, liveness, the parameters' grad buffers themselves), so the sweep's
+  // results and a training step after it are as if nothing ran. An Error unless id
+  // is a record the last sweep reached with a backward.
+  void backward_contribution(std::uint32_t id, std::vector<Tensor<T>>& out);
 
   // Adds g (an expression of exactly the input's shape, else an Error: a fresh
   // assignment would silently resize the buffer) into the gradient of record id.

@@ -12,6 +12,7 @@
 #include <tapegrad/losses/hinge_cs_argmax.hpp>
 #include <tapegrad/losses/hinge_kernels.hpp>
 #include <tapegrad/losses/hinge_rows.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -104,6 +105,16 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
     const std::uint64_t* bits = hinge_impl::saves_bits(sv.kernel) ? r.buffer(sv.bits).data() : nullptr;
     backward(sv.kernel, hinge_impl::saved_problem(t.value_of(r.inputs[0]), r, sv), hinge_impl::saved_upstream(r, sv),
              bits, fresh, g->data());
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    // the same loss in double from the saved options, labels and weights (any kernel)
+    const Saved<T>& sv = r.template saved<Saved<T>>();
+    HingeOptions o;
+    o.kind = sv.kind;
+    o.p = sv.p;
+    o.margin = static_cast<double>(sv.delta);
+    o.reduction = sv.reduction;
+    const Tensor<double> w = sv.weighted ? detail::replay_tensor(r.buffer(sv.weights)) : Tensor<double>();
+    return multiclass_hinge(x[0], r.buffer(sv.labels), o, sv.weighted ? &w : nullptr);
   });
 
   // 4. the kernel's forward, which writes what its backward needs into the record's

@@ -23,6 +23,7 @@
 #include <tapegrad/losses/check_inputs.hpp>
 #include <tapegrad/losses/hinge.hpp>
 #include <tapegrad/losses/hinge_kernels.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -165,6 +166,16 @@ Var<T> multiclass_hinge_reference(const Var<T>& scores, const IndexTensor& label
     const Saved<T>& sv = r.template saved<Saved<T>>();
     hinge_impl::reference_backward(hinge_impl::saved_problem(t.value_of(r.inputs[0]), r, sv),
                                    hinge_impl::saved_upstream(r, sv), fresh, g->data());
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    // the same loss in double from the saved options, labels and weights
+    const Saved<T>& sv = r.template saved<Saved<T>>();
+    HingeOptions o;
+    o.kind = sv.kind;
+    o.p = sv.p;
+    o.margin = static_cast<double>(sv.delta);
+    o.reduction = sv.reduction;
+    const Tensor<double> w = sv.weighted ? detail::replay_tensor(r.buffer(sv.weights)) : Tensor<double>();
+    return multiclass_hinge_reference(x[0], r.buffer(sv.labels), o, sv.weighted ? &w : nullptr);
   });
   T* out = hinge_impl::shape_value(r, options.reduction, dims.rows);
   hinge_impl::reduce(r, options.reduction, hinge_impl::reference_forward(pr, out), dims.rows);

@@ -15,6 +15,7 @@
 #include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/indexing.hpp>
 #include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -71,6 +72,11 @@ Var<T> softmax_cross_entropy(const Var<T>& scores, const IndexTensor& labels, Re
       case SoftmaxKernel::automatic: break;
     }
     fail("softmax_cross_entropy: no backward for kernel ", softmax_kernel_name(sv.kernel));
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    // the same loss in double from the saved reduction, labels and weights
+    const Saved<T>& sv = r.template saved<Saved<T>>();
+    const Tensor<double> w = sv.weighted ? detail::replay_tensor(r.buffer(sv.weights)) : Tensor<double>();
+    return softmax_cross_entropy(x[0], r.buffer(sv.labels), sv.reduction, sv.weighted ? &w : nullptr);
   });
   T* out = nullptr;
   if (reduction == Reduction::none) {
@@ -95,9 +101,9 @@ Var<T> softmax_cross_entropy(const Var<T>& scores, const IndexTensor& labels, Re
       local_data = l.data();
     }
     total = softmax_rows::rows_forward(pr, out, local_data);
-    if (r.requires_grad)
-      r.save(Saved<T>{kernel, reduction, divisor, weights != nullptr, local, Slot<IndexTensor>{},
-                      Slot<Tensor<T>>{}});
+    if (r.requires_grad)  // the labels and weights for the replay (the backward reads only local)
+      r.save(Saved<T>{kernel, reduction, divisor, weights != nullptr, local, r.keep(labels),
+                      weights ? r.keep(*weights) : Slot<Tensor<T>>{}});
   }
   if (reduction != Reduction::none) *r.value.data() = static_cast<T>(total / divisor);
   return t.commit(r);

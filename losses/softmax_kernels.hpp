@@ -24,7 +24,7 @@ struct Problem {
 // softmax_cross_entropy's (and the reference's) saved state. The rows kernel keeps
 // the local gradient c_i·(softmax(s_i) − onehot(y_i)), c_i = w[y_i]/divisor, so its
 // backward is one multiply pass; the reference recomputes it from the scores and so
-// keeps the labels and weights instead.
+// keeps the labels and weights, which the rows kernel keeps too, for its replay.
 template <class T>
 struct Saved {
   SoftmaxKernel kernel;
@@ -32,8 +32,8 @@ struct Saved {
   double divisor;
   bool weighted;
   Slot<Tensor<T>> local;     // rows: N×C
-  Slot<IndexTensor> labels;  // reference
-  Slot<Tensor<T>> weights;   // reference, with weights
+  Slot<IndexTensor> labels;
+  Slot<Tensor<T>> weights;   // with weights
 };
 
 // ---- the reference loops (losses/softmax_reference.cpp) ----------------------------

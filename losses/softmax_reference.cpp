@@ -17,6 +17,7 @@
 #include <tapegrad/losses/check_inputs.hpp>
 #include <tapegrad/losses/softmax_cross_entropy.hpp>
 #include <tapegrad/losses/softmax_kernels.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -106,6 +107,11 @@ Var<T> softmax_cross_entropy_reference(const Var<T>& scores, const IndexTensor& 
     const softmax_impl::Problem<T> pr{s.data(), s.shape()[0], s.shape()[1], r.buffer(sv.labels).data(),
                                       sv.weighted ? r.buffer(sv.weights).data() : nullptr, sv.divisor};
     softmax_impl::reference_backward(pr, r.grad.data(), sv.reduction == Reduction::none, fresh, g->data());
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    // the same loss in double from the saved reduction, labels and weights
+    const Saved<T>& sv = r.template saved<Saved<T>>();
+    const Tensor<double> w = sv.weighted ? detail::replay_tensor(r.buffer(sv.weights)) : Tensor<double>();
+    return softmax_cross_entropy_reference(x[0], r.buffer(sv.labels), sv.reduction, sv.weighted ? &w : nullptr);
   });
   T* out = nullptr;
   if (reduction == Reduction::none) {

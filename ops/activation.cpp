@@ -17,7 +17,7 @@ Var<T> relu(const Var<T>& x) {
   Record<T>& r = t.push("relu", {x}, [](Tape<T>& t, Record<T>& r) {
     const Tensor<T>& X = t.value_of(r.inputs[0]);
     t.accumulate(r.inputs[0], xt::where(X > T(0), r.grad, T(0)));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return relu(x[0]); });
   r.value.resize(X.shape());
   const T* in = X.data();
   T* out = r.value.data();
@@ -47,6 +47,8 @@ Var<T> leaky_relu(const Var<T>& x, T slope) {
     const T slope = r.template saved<LeakyReluSaved<T>>().slope;
     const Tensor<T>& X = t.value_of(r.inputs[0]);
     t.accumulate(r.inputs[0], xt::where(X > T(0), r.grad, slope * r.grad));
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    return leaky_relu(x[0], static_cast<double>(r.template saved<LeakyReluSaved<T>>().slope));
   });
   r.save(LeakyReluSaved<T>{slope});
   xt::noalias(r.value) = xt::where(X > T(0), X, slope * X);  // a NaN input stays NaN
@@ -62,7 +64,7 @@ Var<T> tanh(const Var<T>& x) {
   // d tanh(x) = g·(1 − y²), y = tanh(x) being this record's value: nothing to save
   Record<T>& r = t.push("tanh", {x}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad * (T(1) - r.value * r.value));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return tapegrad::tanh(x[0]); });
   xt::noalias(r.value) = xt::tanh(t.value_of(x.id()));
   return t.commit(r);
 }
@@ -74,7 +76,7 @@ Var<T> sigmoid(const Var<T>& x) {
   // dσ(x) = g·y·(1 − y), y = σ(x) being this record's value
   Record<T>& r = t.push("sigmoid", {x}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad * r.value * (T(1) - r.value));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return sigmoid(x[0]); });
   const Tensor<T>& X = t.value_of(x.id());
   r.value.resize(X.shape());
   const T* in = X.data();

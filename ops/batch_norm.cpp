@@ -7,7 +7,9 @@
 #include <limits>
 
 #include <tapegrad/ops/norm.hpp>
+#include <tapegrad/ops/elementwise.hpp>
 #include <tapegrad/ops/norm_check.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -88,6 +90,7 @@ struct BatchNormSaved {
   AxisLayout layout;  // N × C × inner
   std::int32_t gamma_at = -1, beta_at = -1;
   bool training = true;
+  double eps = 0;  // for the replay
   Slot<Tensor<T>> mean, rstd;
 };
 
@@ -154,6 +157,24 @@ void batch_norm_backward(Tape<T>& t, Record<T>& r) {
   }
 }
 
+// The replay. Training: batch_norm again without running statistics, so the user's
+// buffers are never touched. Not training: (x − μ)·(1/σ)·γ + β with the μ and 1/σ
+// the record used as constants, on the N × C × inner view.
+template <class T>
+Var<double> batch_norm_replay(const Record<T>& r, Tape<double>& t, const Var<double>* x) {
+  const BatchNormSaved<T>& s = r.template saved<BatchNormSaved<T>>();
+  const OptionalVar<double> gamma = s.gamma_at >= 0 ? OptionalVar<double>(x[s.gamma_at]) : nullptr;
+  const OptionalVar<double> beta = s.beta_at >= 0 ? OptionalVar<double>(x[s.beta_at]) : nullptr;
+  if (s.training) return batch_norm(x[0], gamma, beta, nullptr, nullptr, true, 0.1, s.eps);
+  const std::size_t C = s.layout.len;
+  const auto per_channel = [&](const Var<double>& v) { return detail::replay_view(v, 1, C, 1); };
+  const auto constant = [&](Slot<Tensor<T>> slot) { return per_channel(t.constant(detail::replay_tensor(r.buffer(slot)))); };
+  Var<double> y = (detail::replay_view(x[0], s.layout.outer, C, s.layout.inner) - constant(s.mean)) * constant(s.rstd);
+  if (gamma.has_value()) y = y * per_channel(*gamma);
+  if (beta.has_value()) y = y + per_channel(*beta);
+  return detail::replay_reshape(y, r.value.shape());
+}
+
 }  // namespace
 
 template <class T>
@@ -169,6 +190,7 @@ Var<T> batch_norm(const Var<T>& x, OptionalVar<NormT<T>> gamma, OptionalVar<Norm
   BatchNormSaved<T> s;
   s.layout = bl.layout;
   s.training = training;
+  s.eps = eps;
   if (gamma.has_value()) {
     s.gamma_at = static_cast<std::int32_t>(count);
     inputs[count++] = *gamma;
@@ -177,7 +199,7 @@ Var<T> batch_norm(const Var<T>& x, OptionalVar<NormT<T>> gamma, OptionalVar<Norm
     s.beta_at = static_cast<std::int32_t>(count);
     inputs[count++] = *beta;
   }
-  Record<T>& r = t.push("batch_norm", inputs, count, &batch_norm_backward<T>);
+  Record<T>& r = t.push("batch_norm", inputs, count, &batch_norm_backward<T>, &batch_norm_replay<T>);
   const std::size_t n_rows = bl.layout.outer, C = bl.layout.len, inner = bl.layout.inner;
   const double m = static_cast<double>(bl.m);
   s.mean = r.template claim<Tensor<T>>();

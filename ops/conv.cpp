@@ -179,6 +179,10 @@ Var<T> conv2d_impl(const Var<T>& x, const Var<T>& w, const Var<T>* b, const Conv
         im2col<true, T>(g, dcol, dx->data() + n * plane);
       }
     }
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const Window2d& g = r.template saved<Conv2dSaved<T>>().g;
+    const Conv2dOptions o = Conv2dOptions().stride({g.sh, g.sw}).padding({g.ph, g.pw}).dilation({g.dh, g.dw});
+    return r.n_inputs == 3 ? conv2d(x[0], x[1], x[2], o) : conv2d(x[0], x[1], o);
   });
   const bool direct = g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0;
   const bool keep = !direct && r.requires_grad && t.needs_grad(w.id());

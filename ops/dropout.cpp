@@ -3,6 +3,9 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xoperation.hpp>
 
+#include <tapegrad/ops/elementwise.hpp>
+#include <tapegrad/ops/replay.hpp>
+
 namespace tapegrad {
 
 namespace {
@@ -41,6 +44,9 @@ Var<T> dropout(const Var<T>& x, double p, std::uint64_t seed) {
   Record<T>& r = t.push("dropout", {x}, [](Tape<T>& t, Record<T>& r) {
     const Tensor<T>& m = r.buffer(r.template saved<DropoutSaved<T>>().mask);
     t.accumulate(r.inputs[0], r.grad * m);
+  }, [](const Record<T>& r, Tape<double>& t, const Var<double>* x) {
+    // x times the mask this record drew, a constant
+    return mul(x[0], t.constant(detail::replay_tensor(r.buffer(r.template saved<DropoutSaved<T>>().mask))));
   });
   const T scale = static_cast<T>(1.0 / (1.0 - p));
   r.value.resize(X.shape());

@@ -13,11 +13,16 @@ using detail::add_grad;
 using detail::binary_tape;
 using detail::in;
 
-// What mul_scalar and div_scalar's backward needs: the scalar.
+// What mul_scalar and div_scalar's backward needs: the scalar (add_scalar,
+// rsub_scalar and rdiv_scalar save it for their replay).
 template <class T>
 struct ScalarSaved {
   T s;
 };
+template <class T>
+double saved_scalar(const Record<T>& r) {
+  return static_cast<double>(r.template saved<ScalarSaved<T>>().s);
+}
 
 }  // namespace
 
@@ -31,7 +36,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
   Record<T>& r = t.push("add", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad);
     add_grad(t, r, 1, r.grad);
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return add(x[0], x[1]); });
   xt::noalias(r.value) = t.value(a) + t.value(b);
   return t.commit(r);
 }
@@ -43,7 +48,7 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
   Record<T>& r = t.push("sub", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad);
     add_grad(t, r, 1, -r.grad);
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return sub(x[0], x[1]); });
   xt::noalias(r.value) = t.value(a) - t.value(b);
   return t.commit(r);
 }
@@ -55,7 +60,7 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
   Record<T>& r = t.push("mul", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad * in(t, r, 1));
     add_grad(t, r, 1, r.grad * in(t, r, 0));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return mul(x[0], x[1]); });
   xt::noalias(r.value) = t.value(a) * t.value(b);
   return t.commit(r);
 }
@@ -67,7 +72,7 @@ Var<T> div(const Var<T>& a, const Var<T>& b) {
   Record<T>& r = t.push("div", {a, b}, [](Tape<T>& t, Record<T>& r) {
     add_grad(t, r, 0, r.grad / in(t, r, 1));
     add_grad(t, r, 1, -r.grad * r.value / in(t, r, 1));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return div(x[0], x[1]); });
   xt::noalias(r.value) = t.value(a) / t.value(b);
   return t.commit(r);
 }
@@ -78,7 +83,8 @@ Var<T> add_scalar(const Var<T>& a, T s) {
   // d(a + s) = g
   Record<T>& r = t.push("add_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad);
-  });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return add_scalar(x[0], saved_scalar(r)); });
+  r.save(ScalarSaved<T>{s});  // for the replay
   xt::noalias(r.value) = t.value(a) + s;
   return t.commit(r);
 }
@@ -89,7 +95,7 @@ Var<T> mul_scalar(const Var<T>& a, T s) {
   // d(a·s) = s·g
   Record<T>& r = t.push("mul_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.template saved<ScalarSaved<T>>().s * r.grad);
-  });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return mul_scalar(x[0], saved_scalar(r)); });
   r.save(ScalarSaved<T>{s});
   xt::noalias(r.value) = t.value(a) * s;
   return t.commit(r);
@@ -101,7 +107,7 @@ Var<T> div_scalar(const Var<T>& a, T s) {
   // d(a/s) = g/s
   Record<T>& r = t.push("div_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad / r.template saved<ScalarSaved<T>>().s);
-  });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return div_scalar(x[0], saved_scalar(r)); });
   r.save(ScalarSaved<T>{s});
   xt::noalias(r.value) = t.value(a) / s;
   return t.commit(r);
@@ -113,7 +119,8 @@ Var<T> rsub_scalar(T s, const Var<T>& a) {
   // d(s − a) = −g
   Record<T>& r = t.push("rsub_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], -r.grad);
-  });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return rsub_scalar(saved_scalar(r), x[0]); });
+  r.save(ScalarSaved<T>{s});  // for the replay
   xt::noalias(r.value) = s - t.value(a);
   return t.commit(r);
 }
@@ -124,7 +131,8 @@ Var<T> rdiv_scalar(T s, const Var<T>& a) {
   // C = s/a: dA = −g·C/a
   Record<T>& r = t.push("rdiv_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], -r.grad * r.value / in(t, r, 0));
-  });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return rdiv_scalar(saved_scalar(r), x[0]); });
+  r.save(ScalarSaved<T>{s});  // for the replay
   xt::noalias(r.value) = s / t.value(a);
   return t.commit(r);
 }
@@ -135,7 +143,7 @@ Var<T> neg(const Var<T>& a) {
   // d(−a) = −g
   Record<T>& r = t.push("neg", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], -r.grad);
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return neg(x[0]); });
   xt::noalias(r.value) = -t.value(a);
   return t.commit(r);
 }
@@ -146,7 +154,7 @@ Var<T> exp(const Var<T>& a) {
   // d exp(a) = g·exp(a), and exp(a) is this record's value
   Record<T>& r = t.push("exp", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad * r.value);
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return tapegrad::exp(x[0]); });
   xt::noalias(r.value) = xt::exp(t.value(a));
   return t.commit(r);
 }
@@ -157,7 +165,7 @@ Var<T> log(const Var<T>& a) {
   // d log(a) = g/a
   Record<T>& r = t.push("log", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad / in(t, r, 0));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return tapegrad::log(x[0]); });
   xt::noalias(r.value) = xt::log(t.value(a));
   return t.commit(r);
 }
@@ -168,7 +176,7 @@ Var<T> square(const Var<T>& a) {
   // d a² = 2·a·g
   Record<T>& r = t.push("square", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], T(2) * in(t, r, 0) * r.grad);
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return square(x[0]); });
   xt::noalias(r.value) = xt::square(t.value(a));
   return t.commit(r);
 }

@@ -30,6 +30,8 @@ Var<T> extremum(const char* op, const Var<T>& a, const Var<T>& b) {
       add_grad(t, r, 0, xt::where(x > y, T(0), share));
       add_grad(t, r, 1, xt::where(x < y, T(0), share));
     }
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) {
+    return Max ? maximum(x[0], x[1]) : minimum(x[0], x[1]);
   });
   const Tensor<T>& x = t.value_of(a.id());
   const Tensor<T>& y = t.value_of(b.id());
@@ -75,7 +77,7 @@ Var<T> where(const Var<T>& condition, const Var<T>& a, const Var<T>& b) {
     const Tensor<T>& c = in(t, r, 2);
     add_grad(t, r, 0, xt::where(xt::not_equal(c, T(0)), r.grad, T(0)));
     add_grad(t, r, 1, xt::where(xt::not_equal(c, T(0)), T(0), r.grad));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return where(x[2], x[0], x[1]); });
   r.value.resize(out);
   xt::noalias(r.value) = xt::where(xt::not_equal(xt::broadcast(c, out), T(0)), xt::broadcast(x, out), xt::broadcast(y, out));
   return t.commit(r);

@@ -38,7 +38,7 @@ Var<T> abs(const Var<T>& a) {
   Record<T>& r = t.push("abs", {a}, [](Tape<T>& t, Record<T>& r) {
     const Tensor<T>& x = t.value_of(r.inputs[0]);
     t.accumulate(r.inputs[0], xt::where(x > T(0), r.grad, xt::where(x < T(0), -r.grad, T(0))));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return tapegrad::abs(x[0]); });
   xt::noalias(r.value) = xt::abs(x);
   if (t.tracking_branches())
     for (std::size_t i = 0; i < x.size(); ++i) t.note_branch(x.data()[i] > T(0) ? 2 : x.data()[i] < T(0) ? 0 : 1);
@@ -51,7 +51,7 @@ Var<T> sqrt(const Var<T>& a) {
   // d√a = g / (2·√a), √a being this record's value (+∞ at 0)
   Record<T>& r = t.push("sqrt", {a}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate(r.inputs[0], r.grad / (T(2) * r.value));
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return tapegrad::sqrt(x[0]); });
   xt::noalias(r.value) = xt::sqrt(t.value_of(a.id()));
   return t.commit(r);
 }
@@ -69,6 +69,8 @@ Var<T> pow(const Var<T>& a, T p) {
       return;
     }
     t.accumulate(r.inputs[0], r.grad * p * xt::pow(x, p - T(1)));
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    return tapegrad::pow(x[0], static_cast<double>(r.template saved<PowSaved<T>>().p));
   });
   r.save(PowSaved<T>{p});
   xt::noalias(r.value) = xt::pow(t.value_of(a.id()), p);
@@ -84,6 +86,9 @@ Var<T> clamp(const Var<T>& a, T lo, T hi) {
     const ClampSaved<T> s = r.template saved<ClampSaved<T>>();
     const Tensor<T>& x = t.value_of(r.inputs[0]);
     t.accumulate(r.inputs[0], xt::where(x >= s.lo && x <= s.hi, r.grad, T(0)));
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const ClampSaved<T> s = r.template saved<ClampSaved<T>>();
+    return clamp(x[0], static_cast<double>(s.lo), static_cast<double>(s.hi));
   });
   r.save(ClampSaved<T>{lo, hi});
   const Tensor<T>& x = t.value_of(a.id());

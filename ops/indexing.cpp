@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <tapegrad/ops/replay.hpp>
+
 namespace tapegrad {
 
 namespace {
@@ -78,6 +80,12 @@ Var<T> gather(const Var<T>& x, std::ptrdiff_t axis, const IndexTensor& index) {
         for (std::size_t i = 0; i < inner; ++i)
           d[(o * len_x + static_cast<std::size_t>(idx[base + i])) * inner + i] += g[base + i];
       }
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const GatherSaved& s = r.template saved<GatherSaved>();  // along axis 1 of the views
+    IndexTensor index = r.buffer(s.index);
+    index.reshape({s.outer, s.len_i, s.inner});
+    return detail::replay_reshape(gather(detail::replay_view(x[0], s.outer, s.len_x, s.inner), 1, index),
+                                  r.value.shape());
   });
   r.value.resize(is);
   const T* p = xv.data();
@@ -102,7 +110,7 @@ Var<T> one_hot(Tape<T>& tape, const IndexTensor& labels, std::size_t num_classes
     if (y[i] < 0 || static_cast<std::uint64_t>(y[i]) >= num_classes)
       fail("one_hot: label ", y[i], " at row ", i, " is outside [0, ", num_classes, ")");
   // a constant: no inputs, so no gradient and no backward
-  Record<T>& r = tape.push("one_hot", {}, nullptr);
+  Record<T>& r = tape.push("one_hot", {}, nullptr, nullptr);
   r.value.resize(typename Tensor<T>::shape_type{n, num_classes});
   r.value.fill(T(0));
   T* out = r.value.data();
@@ -113,7 +121,7 @@ Var<T> one_hot(Tape<T>& tape, const IndexTensor& labels, std::size_t num_classes
 template <class T>
 Var<T> mask(Tape<T>& tape, const xt::xarray<bool>& m) {
   // a constant: no inputs, so no gradient and no backward
-  Record<T>& r = tape.push("mask", {}, nullptr);
+  Record<T>& r = tape.push("mask", {}, nullptr, nullptr);
   r.value.resize(m.shape());
   std::transform(m.cbegin(), m.cend(), r.value.begin(), [](bool b) { return b ? T(1) : T(0); });
   return tape.commit(r);

@@ -8,6 +8,7 @@
 
 #include <tapegrad/ops/norm.hpp>
 #include <tapegrad/ops/norm_check.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -58,6 +59,7 @@ template <class T>
 struct LayerNormSaved {
   detail::LayerNormLayout layout;
   std::int32_t gamma_at = -1, beta_at = -1;
+  double eps = 0;  // for the replay
   Slot<Tensor<T>> mean, rstd;
 };
 
@@ -114,6 +116,19 @@ void layer_norm_backward(Tape<T>& t, Record<T>& r) {
   }
 }
 
+// The replay: layer_norm again on the rows × d view, γ and β flattened to (d).
+template <class T>
+Var<double> layer_norm_replay(const Record<T>& r, Tape<double>&, const Var<double>* x) {
+  const LayerNormSaved<T>& s = r.template saved<LayerNormSaved<T>>();
+  const auto d = static_cast<std::ptrdiff_t>(s.layout.d);
+  const auto flat = [&](std::int32_t at) {
+    return at >= 0 ? OptionalVar<double>(reshape(x[at], {d})) : OptionalVar<double>(nullptr);
+  };
+  const Var<double> rows = reshape(x[0], {static_cast<std::ptrdiff_t>(s.layout.rows), d});
+  return detail::replay_reshape(layer_norm(rows, Shape{s.layout.d}, flat(s.gamma_at), flat(s.beta_at), s.eps),
+                                r.value.shape());
+}
+
 }  // namespace
 
 template <class T>
@@ -126,6 +141,7 @@ Var<T> layer_norm(const Var<T>& x, const Shape& normalized_shape, OptionalVar<No
   std::size_t count = 1;
   LayerNormSaved<T> s;
   s.layout = l;
+  s.eps = eps;
   if (gamma.has_value()) {
     s.gamma_at = static_cast<std::int32_t>(count);
     inputs[count++] = *gamma;
@@ -134,7 +150,7 @@ Var<T> layer_norm(const Var<T>& x, const Shape& normalized_shape, OptionalVar<No
     s.beta_at = static_cast<std::int32_t>(count);
     inputs[count++] = *beta;
   }
-  Record<T>& r = t.push("layer_norm", inputs, count, &layer_norm_backward<T>);
+  Record<T>& r = t.push("layer_norm", inputs, count, &layer_norm_backward<T>, &layer_norm_replay<T>);
   s.mean = r.template claim<Tensor<T>>();
   s.rstd = r.template claim<Tensor<T>>();
   Tensor<T>& mean = r.buffer(s.mean);

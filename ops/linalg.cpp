@@ -216,7 +216,7 @@ Var<T> matmul(const Var<T>& a, const Var<T>& b) {
       gemm_into(*dA, fresh, false, true, m, k, n, r.grad.data(), n, B.data(), n);
     if (Tensor<T>* dB = t.grad_buffer(r.inputs[1], fresh))
       gemm_into(*dB, fresh, true, false, k, n, m, A.data(), k, r.grad.data(), n);
-  });
+  }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return matmul(x[0], x[1]); });
   r.value.resize({m, n});  // a no-op when a reused record already has this shape
   gemm_into(r.value, true, false, false, m, n, k, A.data(), k, B.data(), n);
   return t.commit(r);

@@ -49,6 +49,11 @@ inline void window_rows(std::int64_t o, std::int64_t s, std::int64_t p, std::int
   hi = std::min(start + k, len);
 }
 
+// A pool's kernel, stride and padding, from its geometry (for the replays).
+Pair2 kernel_of(const Window2d& g) { return {g.kh, g.kw}; }
+Pair2 stride_of(const Window2d& g) { return {g.sh, g.sw}; }
+Pair2 padding_of(const Window2d& g) { return {g.ph, g.pw}; }
+
 }  // namespace
 
 template <class T>
@@ -71,6 +76,9 @@ Var<T> max_pool2d(const Var<T>& x, Pair2 kernel, std::optional<Pair2> stride, Pa
       T* dxp = dx->data() + p * plane;
       for (std::int64_t l = 0; l < L; ++l) dxp[at[p * L + l]] += dy[p * L + l];
     }
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const Window2d& g = r.template saved<MaxPoolSaved>().g;
+    return max_pool2d(x[0], kernel_of(g), stride_of(g), padding_of(g));
   });
   MaxPoolSaved s{g, Slot<IndexTensor>{}};
   const std::array<std::size_t, 4> out_shape{std::size_t(g.n), std::size_t(g.c), std::size_t(g.oh), std::size_t(g.ow)};
@@ -144,6 +152,9 @@ Var<T> avg_pool2d(const Var<T>& x, Pair2 kernel, std::optional<Pair2> stride, Pa
         }
       }
     }
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const Window2d& g = r.template saved<AvgPoolSaved>().g;
+    return avg_pool2d(x[0], kernel_of(g), stride_of(g), padding_of(g));
   });
   r.value.resize(std::array<std::size_t, 4>{std::size_t(g.n), std::size_t(g.c), std::size_t(g.oh), std::size_t(g.ow)});
   const std::int64_t L = g.oh * g.ow, plane = g.h * g.w;

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include <tapegrad/ops/layout.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -152,6 +153,11 @@ Var<T> reduce_sum(const char* op, const Var<T>& x, const Layout& l, const ShapeO
           for (std::size_t i = 0; i < l.inner; ++i) put<kFresh>(row[i], scale * src[i]);
         }
     });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    // along axis 1 of the outer × len × inner view; mean when the scale is not 1
+    const ReduceSaved& s = r.template saved<ReduceSaved>();
+    const Var<double> v = detail::replay_view(x[0], s.layout.outer, s.layout.len, s.layout.inner);
+    return detail::replay_reshape(s.scale == 1 ? sum(v, 1) : mean(v, 1), r.value.shape());
   });
   const T* p = t.value(x).data();
   r.value.resize(out_shape);
@@ -227,6 +233,10 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
             put<kFresh>(d[base + i], is_max(p[base + i], mo[i]) ? so[i] : T(0));
         }
     });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const Layout l = r.template saved<ReduceSaved>().layout;  // along axis 1 of the view
+    const Var<double> v = detail::replay_view(x[0], l.outer, l.len, l.inner);
+    return detail::replay_reshape(Max ? max(v, 1) : min(v, 1), r.value.shape());
   });
   const T* p = xv.data();
   r.value.resize(out_shape);

@@ -7,6 +7,8 @@
 #include <xtensor/xnoalias.hpp>
 #include <xtensor/xstorage.hpp>
 
+#include <tapegrad/ops/replay.hpp>
+
 namespace tapegrad {
 
 namespace {
@@ -94,6 +96,8 @@ Var<T> relabel(const char* op, Tape<T>& t, const Var<T>& x, const SmallShape& ou
     else
       std::transform(r.grad.cbegin(), r.grad.cend(), dx->cbegin(), dx->begin(),
                      [](T g, T d) { return d + g; });
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    return detail::replay_reshape(x[0], r.value.shape());  // reshape, flatten, squeeze, unsqueeze alike
   });
   r.value.resize(out);
   std::copy(X.cbegin(), X.cend(), r.value.begin());
@@ -187,6 +191,8 @@ Var<T> broadcast_to(const Var<T>& x, const Shape& shape) {
   // dX = g summed over the broadcast axes (the tape's one unbroadcast)
   Record<T>& r = t.push(kOp, {x}, [](Tape<T>& t, Record<T>& r) {
     t.accumulate_unbroadcast(r.inputs[0], r.grad);
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    return broadcast_to(x[0], to_shape(r.value.shape()));
   });
   r.value.resize(shape);
   xt::noalias(r.value) = xt::broadcast(X, shape);
@@ -213,6 +219,11 @@ Var<T> transpose(const Var<T>& x, const std::vector<std::size_t>& perm) {
     Perm inverse(saved.size());
     std::copy(saved.cbegin(), saved.cend(), inverse.begin());
     t.accumulate(r.inputs[0], xt::transpose(r.grad, inverse));
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const IndexTensor& inverse = r.buffer(r.template saved<TransposeSaved>().inverse);
+    std::vector<std::size_t> perm(inverse.size());  // perm[perm⁻¹[k]] = k
+    for (std::size_t k = 0; k < inverse.size(); ++k) perm[static_cast<std::size_t>(inverse(k))] = k;
+    return transpose(x[0], perm);
   });
   if (r.requires_grad) {
     const TransposeSaved& saved = r.save(TransposeSaved{r.template claim<IndexTensor>()});

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include <tapegrad/ops/layout.hpp>
+#include <tapegrad/ops/replay.hpp>
 #include <tapegrad/ops/shape.hpp>
 
 namespace tapegrad {
@@ -67,6 +68,16 @@ Var<T> concat(const std::vector<Var<T>>& xs, std::ptrdiff_t axis) {
       }
       offset += block;
     }
+  }, [](const Record<T>& r, Tape<double>& t, const Var<double>* x) {
+    // along axis 1 of every input's outer × len_k × inner view
+    const ConcatSaved s = r.template saved<ConcatSaved>();
+    std::vector<Var<double>> views;
+    for (std::size_t k = 0; k < r.n_inputs; ++k) {
+      const std::size_t size = t.value(x[k]).size();
+      const std::size_t len = s.outer == 0 || s.inner == 0 ? 0 : size / s.outer / s.inner;
+      views.push_back(detail::replay_view(x[k], s.outer, len, s.inner));
+    }
+    return detail::replay_reshape(concat(views, 1), r.value.shape());
   });
   r.value.resize(out);
   T* dst = r.value.data();
@@ -110,6 +121,11 @@ Var<T> slice(const Var<T>& x, std::ptrdiff_t axis, std::ptrdiff_t start, std::pt
       const T* src = g + o * block;
       for (std::size_t k = 0; k < block; ++k) dst[k] += src[k];
     }
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const SliceSaved s = r.template saved<SliceSaved>();  // along axis 1 of the view
+    const Var<double> v = detail::replay_view(x[0], s.in.outer, s.in.len, s.in.inner);
+    const auto start = static_cast<std::ptrdiff_t>(s.start);
+    return detail::replay_reshape(slice(v, 1, start, start + static_cast<std::ptrdiff_t>(s.count)), r.value.shape());
   });
   typename Tensor<T>::shape_type out = X.shape();
   out[ax] = e - b;

@@ -8,6 +8,7 @@
 #include <tapegrad/ops/activation.hpp>
 #include <tapegrad/ops/layout.hpp>
 #include <tapegrad/ops/reduce.hpp>
+#include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
 
@@ -115,6 +116,9 @@ Var<T> logsumexp(const Var<T>& x, std::ptrdiff_t axis, bool keepdims) {
           const T v = std::isinf(lse[s]) && lse[s] < 0 ? T(0) : g[s] * std::exp(p[k] - lse[s]);
           d[k] = fresh ? v : d[k] + v;
         }
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const AxisLayout l = r.template saved<AxisSaved>().layout;  // along axis 1 of the view
+    return detail::replay_reshape(logsumexp(detail::replay_view(x[0], l.outer, l.len, l.inner), 1), r.value.shape());
   });
   typename Tensor<T>::shape_type shape;
   detail::reduced_shape(shape, X.shape(), ax, keepdims);
@@ -139,6 +143,10 @@ Var<T> axis_softmax(const char* op, const Var<T>& x, std::ptrdiff_t axis) {
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
     softmax_backward<Log>(r.value.data(), r.grad.data(), l, fresh, dx->data());
+  }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
+    const AxisLayout l = r.template saved<AxisSaved>().layout;  // along axis 1 of the view
+    const Var<double> v = detail::replay_view(x[0], l.outer, l.len, l.inner);
+    return detail::replay_reshape(Log ? log_softmax(v, 1) : softmax(v, 1), r.value.shape());
   });
   r.value.resize(X.shape());
   softmax_forward<Log>(X.data(), l, r.value.data());

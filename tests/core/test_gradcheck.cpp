@@ -22,7 +22,7 @@ Var<double> bad_square(const Var<double>& x) {
   Tape<double>& t = x.tape();
   Record<double>& r = t.push("bad_square", {x}, [](Tape<double>& t, Record<double>& r) {
     t.accumulate(r.inputs[0], 3.0 * t.value_of(r.inputs[0]) * r.grad);
-  });
+  }, nullptr);
   r.value = xt::square(t.value(x));
   return t.commit(r);
 }
@@ -34,7 +34,7 @@ Var<double> off_at_two(const Var<double>& x) {
     r.scratch = r.grad;
     r.scratch.data()[2] += 0.5;
     t.accumulate(r.inputs[0], r.scratch);
-  });
+  }, nullptr);
   r.value = t.value(x);
   return t.commit(r);
 }
@@ -44,7 +44,7 @@ Var<double> nan_grad(const Var<double>& x) {
   Tape<double>& t = x.tape();
   Record<double>& r = t.push("nan_grad", {x}, [](Tape<double>& t, Record<double>& r) {
     t.accumulate(r.inputs[0], r.grad * std::numeric_limits<double>::quiet_NaN());
-  });
+  }, nullptr);
   r.value = t.value(x);
   return t.commit(r);
 }
@@ -55,7 +55,7 @@ Var<double> abs_op(const Var<double>& x) {
   Record<double>& r = t.push("abs", {x}, [](Tape<double>& t, Record<double>& r) {
     const Tensor<double>& X = t.value_of(r.inputs[0]);
     t.accumulate(r.inputs[0], xt::where(X > 0.0, r.grad, -r.grad));
-  });
+  }, nullptr);
   const Tensor<double>& X = t.value(x);
   if (t.tracking_branches())
     for (double v : X) t.note_branch(v > 0);

@@ -35,7 +35,7 @@ Var<double> affine(const Var<double>& x, double k) {
     ++g_affine_backward_runs;
     g_seen_offset = r.buffer(s.offsets)(s.n - 1);
     t.accumulate(r.inputs[0], s.k * r.grad);  // dx = k·g
-  });
+  }, nullptr);
   const Tensor<double>& xv = t.value(x);
   Tensor<double> offsets = xt::arange<double>(static_cast<double>(xv.size())) + 100.0;
   r.save(AffineSaved{k, xv.size(), r.keep(offsets)});
@@ -48,7 +48,7 @@ Var<double> plain_copy(const Var<double>& x) {
   Tape<double>& t = x.tape();
   Record<double>& r = t.push("plain_copy", {x}, [](Tape<double>& t, Record<double>& r) {
     t.accumulate(r.inputs[0], r.grad);
-  });
+  }, nullptr);
   r.value = t.value(x);
   return t.commit(r);
 }
@@ -114,7 +114,7 @@ TEST(TapeSaved, BuffersKeepTheirAllocationAcrossClear) {
 TEST(TapeSaved, ClaimingMoreBuffersThanARecordHoldsIsAnError) {
   Parameter<double> p(Tensor<double>{1.0});
   Tape<double> t;
-  Record<double>& r = t.push("greedy", {t.watch(p)}, nullptr);
+  Record<double>& r = t.push("greedy", {t.watch(p)}, nullptr, nullptr);
   for (std::size_t k = 0; k < Record<double>::kWordSlots; ++k) (void)r.claim<Words>();
   EXPECT_THAT(error_of([&] { (void)r.claim<Words>(); }),
               HasSubstr("greedy: record #1 holds more buffers claimed than a record holds"));

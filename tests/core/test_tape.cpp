@@ -25,7 +25,7 @@ Var<double> counted_identity(const Var<double>& x) {
   Record<double>& r = t.push("counted_identity", {x}, [](Tape<double>& t, Record<double>& r) {
     ++g_identity_backward_runs;
     t.accumulate(r.inputs[0], r.grad);
-  });
+  }, nullptr);
   r.value = t.value(x);
   return t.commit(r);
 }
@@ -35,7 +35,7 @@ Var<double> wrong_grad_shape(const Var<double>& x) {
   Tape<double>& t = x.tape();
   Record<double>& r = t.push("wrong_grad_shape", {x}, [](Tape<double>& t, Record<double>& r) {
     t.accumulate(r.inputs[0], Tensor<double>(xt::ones<double>(Shape{7})));
-  });
+  }, nullptr);
   r.value = t.value(x);
   return t.commit(r);
 }
@@ -352,12 +352,12 @@ TEST(Tape, PushTakesManyInputsAndChecksEach) {
   t.clear();
   Var<double> a = t.constant(Tensor<double>{1.0});
   const std::vector<Var<double>> six(6, a);
-  Record<double>& r = t.push("six", six.data(), six.size(), nullptr);
+  Record<double>& r = t.push("six", six.data(), six.size(), nullptr, nullptr);
   EXPECT_EQ(r.n_inputs, 6u);
   EXPECT_EQ(r.inputs[5], a.id());
   std::vector<Var<double>> bad = six;
   bad[4] = stale;
-  EXPECT_EQ(error_of([&] { t.push("six", bad.data(), bad.size(), nullptr); }),
+  EXPECT_EQ(error_of([&] { t.push("six", bad.data(), bad.size(), nullptr, nullptr); }),
             "six: stale Var #0 (recorded before tape.clear())");
   EXPECT_EQ(t.size(), 2u);
 }
@@ -366,8 +366,8 @@ TEST(Tape, UnpushTakesBackOnlyTheLastRecord) {
   // an op whose single forward pass finds bad input after push takes its record back
   Tape<double> t;
   Var<double> a = t.constant(Tensor<double>{1.0});
-  Record<double>& first = t.push("op1", {a}, nullptr);
-  Record<double>& second = t.push("op2", {a}, nullptr);
+  Record<double>& first = t.push("op1", {a}, nullptr, nullptr);
+  Record<double>& second = t.push("op2", {a}, nullptr, nullptr);
   EXPECT_EQ(error_of([&] { t.unpush(first); }), "unpush: record #1 (op1) is not the last of 3");
   EXPECT_EQ(t.size(), 3u);
   t.unpush(second);

@@ -20,7 +20,7 @@ Var<double> sqrt_op(const Var<double>& x) {
   Tape<double>& t = x.tape();
   Record<double>& r = t.push("sqrt", {x}, [](Tape<double>& t, Record<double>& r) {
     t.accumulate(r.inputs[0], r.grad / (2.0 * r.value));
-  });
+  }, nullptr);
   r.value = xt::sqrt(t.value(x));
   return t.commit(r);
 }
