@@ -2,9 +2,12 @@
 // loss is recorded on a tape; every record is printed (id, op, shape, inputs),
 // and --out FILE writes the graph as Graphviz DOT (plus FILE's .svg beside it
 // when `dot` is on PATH). --composed records the loss from elementary ops
-// instead of the fused op, so the graph shows what the fused op saves.
+// instead of the fused op, so the graph shows what the fused op saves. --html FILE
+// writes one self-contained page of the tape (support/html_graph.hpp): the graph as
+// inline SVG, and each record's statistics, kinks and ties when its node is clicked.
 //
 //   tape_graph --out graph.dot            # then open graph.svg
+//   tape_graph --html tape.html           # open it in a browser, offline
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +20,7 @@
 
 #include <tapegrad/tapegrad.hpp>
 #include "support/cli.hpp"
+#include "support/html_graph.hpp"
 #include "support/json.hpp"
 #include "support/training.hpp"
 
@@ -29,11 +33,13 @@ namespace {
 const char* const kSynopsis =
     "Records a 2-layer ReLU network with the hinge loss on a tape, prints every record\n"
     "(id, op, shape, inputs) and writes the graph as Graphviz DOT with --out FILE\n"
-    "(and FILE with .svg when Graphviz's dot is on PATH).";
+    "(and FILE with .svg when Graphviz's dot is on PATH), or as one self-contained HTML\n"
+    "page with --html FILE (inline SVG; click a node for its value and gradient\n"
+    "statistics, kinks and ties).";
 
 struct Settings {
   std::int64_t examples = 4, features = 6, hidden = 5, classes = 3, seed = 0;
-  std::string loss = "weston-watkins", out;
+  std::string loss = "weston-watkins", out, html;
   bool composed = false;
 };
 
@@ -125,6 +131,33 @@ bool run_dot(const std::string& dot, const std::string& in, const std::string& o
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+// The fused hinge's kinks and ties, which need the labels (the page cannot read them
+// from the record): margins z = (s_j − s_y) + Δ exactly 0, computed as the kernels do;
+// Crammer–Singer's rows whose largest wrong score is shared.
+examples::NodeCounts hinge_counts(const Tensor<float>& s, const IndexTensor& y, const HingeOptions& o) {
+  examples::NodeCounts c{0, 0, "", ""};
+  const float delta = static_cast<float>(o.margin);
+  for (std::size_t i = 0; i < s.shape()[0]; ++i) {
+    const auto yi = static_cast<std::size_t>(y(i));
+    float best = -INFINITY;
+    std::size_t at_best = 0;
+    for (std::size_t j = 0; j < s.shape()[1]; ++j) {
+      if (j == yi) continue;
+      if (o.kind == HingeKind::weston_watkins) c.kinks += (s(i, j) - s(i, yi)) + delta == 0.0f;
+      at_best = s(i, j) > best ? 1 : at_best + (s(i, j) == best);
+      best = std::max(best, s(i, j));
+    }
+    if (o.kind == HingeKind::crammer_singer) {
+      c.kinks += (best - s(i, yi)) + delta == 0.0f;
+      c.ties += at_best > 1;
+    }
+  }
+  c.kinks_what = "margins (s_j - s_y) + 1 exactly 0, from the scores and labels: no loss, no gradient";
+  c.ties_what = o.kind == HingeKind::weston_watkins ? "Weston-Watkins takes no max: no ties"
+                                                   : "rows whose largest wrong-class score is shared (split evenly)";
+  return c;
+}
+
 int run(const Settings& s) {
   const auto n = static_cast<std::size_t>(s.examples), d = static_cast<std::size_t>(s.features),
              h = static_cast<std::size_t>(s.hidden), c = static_cast<std::size_t>(s.classes);
@@ -160,6 +193,16 @@ int run(const Settings& s) {
               shape_str(w1.grad.shape()).c_str(), shape_str(b1.grad.shape()).c_str(),
               shape_str(w2.grad.shape()).c_str(), shape_str(b2.grad.shape()).c_str());
 
+  if (!s.html.empty()) {
+    examples::HtmlGraphOptions page;
+    page.title = std::string("tape_graph: ") + (s.composed ? "composed " : "fused ") + s.loss + " hinge";
+    page.caption = "scores = relu(X*W1 + b1)*W2 + b2, X " + shape_str(x.shape()) + ", loss " +
+                   std::to_string(tape.value(loss)()) + ", " + std::to_string(tape.size()) + " records";
+    page.loss_id = loss.id();
+    if (!s.composed) page.counts[loss.id()] = hinge_counts(tape.value(scores), y, o);
+    examples::write_html_graph(s.html, tape, page);
+    std::printf("wrote %s\n", s.html.c_str());
+  }
   if (!s.out.empty()) {
     examples::write_file_atomic(s.out, to_dot(tape, loss.id()));
     std::printf("wrote %s\n", s.out.c_str());
@@ -178,6 +221,7 @@ int run(const Settings& s) {
 
 void add_options(examples::ArgParser& args, Settings* s) {
   args.add_string("--out", &s->out, "FILE", "write the graph as Graphviz DOT");
+  args.add_string("--html", &s->html, "FILE", "write the tape as one self-contained HTML page");
   args.add_flag("--composed", &s->composed, "record the loss from elementary ops (the composed hinge)");
   args.add_string("--loss", &s->loss, "", "hinge form", {"weston-watkins", "crammer-singer"});
   args.add_int("--examples", &s->examples, "rows of X", 1, 64);
