@@ -84,10 +84,14 @@ std::string xml_escape(const std::string& text) {
 std::string label_of(const Record<float>& r) { return r.param && !r.param->name.empty() ? r.param->name : ""; }
 std::string label_of(const Record<double>& r) { return r.param && !r.param->name.empty() ? r.param->name : ""; }
 
-// Layers by depth: an op one below its deepest input, a leaf just above its first
-// consumer; within a layer, ops by the mean position of their inputs, leaves after.
+// Layers by depth (Sugiyama's scheme, simplified): an op one below its deepest input,
+// a leaf just above its first user. An edge spanning several layers passes through a
+// point of its own in each layer between (a virtual node holding a slot), so it
+// never runs behind a node. Within a layer, items by the mean position of their
+// inputs (one pass, top down), leaves after.
 struct Layout {
-  std::vector<double> x, y;
+  std::vector<double> x, y;  // records 0..n-1, then the virtual points
+  std::vector<std::vector<std::vector<std::size_t>>> via;  // via[id][k]: input k's edge's points
   double width = 0, height = 0;
 };
 constexpr double kDx = 190, kDy = 84, kNodeW = 170, kNodeH = 44, kMargin = 30;
@@ -110,26 +114,44 @@ Layout lay_out(const Tape<T>& tape, std::vector<std::vector<std::uint32_t>>& use
       for (std::uint32_t u : users[id]) first = std::min(first, depth[u]);
       depth[id] = first - 1;
     }
-  const std::size_t layers = n ? *std::max_element(depth.begin(), depth.end()) + 1 : 0;
-  std::vector<std::vector<std::uint32_t>> at(layers);
-  for (std::uint32_t id = 0; id < n; ++id) at[depth[id]].push_back(id);
-  std::size_t widest = 1;
-  for (const auto& layer : at) widest = std::max(widest, layer.size());
+  // Items: the records, then one virtual point per layer crossed by a long edge.
   Layout l;
-  l.x.assign(n, 0), l.y.assign(n, 0);
+  std::vector<std::vector<std::size_t>> preds(n);  // whose x orders an item
+  std::vector<std::size_t> layer = depth;
+  l.via.assign(n, {});
+  for (std::uint32_t id = 0; id < n; ++id) {
+    const Record<T>& r = tape.record(id);
+    l.via[id].resize(r.n_inputs);
+    for (std::size_t k = 0; k < r.n_inputs; ++k) {
+      std::size_t prev = r.inputs[k];
+      for (std::size_t d = depth[prev] + 1; d < depth[id]; ++d) {
+        preds.push_back({prev});
+        layer.push_back(d);
+        prev = preds.size() - 1;
+        l.via[id][k].push_back(prev);
+      }
+      preds[id].push_back(prev);
+    }
+  }
+  const std::size_t items = preds.size();
+  const std::size_t layers = n ? *std::max_element(layer.begin(), layer.end()) + 1 : 0;
+  std::vector<std::vector<std::size_t>> at(layers);
+  for (std::size_t i = 0; i < items; ++i) at[layer[i]].push_back(i);
+  std::size_t widest = 1;
+  for (const auto& row : at) widest = std::max(widest, row.size());
+  l.x.assign(items, 0), l.y.assign(items, 0);
   l.width = static_cast<double>(widest) * kDx + 2 * kMargin;
   l.height = static_cast<double>(layers) * kDy + 2 * kMargin;
   for (std::size_t d = 0; d < layers; ++d) {
-    std::vector<std::pair<double, std::uint32_t>> keyed;
-    for (std::uint32_t id : at[d]) {
-      const Record<T>& r = tape.record(id);
+    std::vector<std::pair<double, std::size_t>> keyed;
+    for (std::size_t i : at[d]) {
       double key = 1e300;  // leaves after the ops
-      if (r.n_inputs) {
+      if (!preds[i].empty()) {
         key = 0;
-        for (std::size_t k = 0; k < r.n_inputs; ++k) key += l.x[r.inputs[k]];
-        key /= static_cast<double>(r.n_inputs);
+        for (std::size_t p : preds[i]) key += l.x[p];
+        key /= static_cast<double>(preds[i].size());
       }
-      keyed.emplace_back(key, id);
+      keyed.emplace_back(key, i);
     }
     std::stable_sort(keyed.begin(), keyed.end());
     const double left = (l.width - static_cast<double>(keyed.size()) * kDx) / 2;
@@ -168,11 +190,18 @@ std::string html_graph(const Tape<T>& tape, const HtmlGraphOptions& o) {
       const std::uint32_t from = r.inputs[k];
       // Inputs arrive side by side, in input order, along the node's top.
       const double spread = (static_cast<double>(k) - (static_cast<double>(r.n_inputs) - 1) / 2) * 28;
-      const double x1 = l.x[from], y1 = l.y[from] + kNodeH / 2, x2 = l.x[id] + spread, y2 = l.y[id] - kNodeH / 2 - 2;
-      const double ym = (y1 + y2) / 2;
+      // Through the edge's virtual points, one vertical S-curve per layer.
+      std::vector<std::pair<double, double>> points = {{l.x[from], l.y[from] + kNodeH / 2}};
+      for (std::size_t v : l.via[id][k]) points.emplace_back(l.x[v], l.y[v]);
+      points.emplace_back(l.x[id] + spread, l.y[id] - kNodeH / 2 - 2);
+      std::string d = "M" + fixed(points[0].first) + "," + fixed(points[0].second);
+      for (std::size_t p = 1; p < points.size(); ++p) {
+        const double ym = (points[p - 1].second + points[p].second) / 2;
+        d += " C" + fixed(points[p - 1].first) + "," + fixed(ym) + " " + fixed(points[p].first) + "," + fixed(ym) + " " +
+             fixed(points[p].first) + "," + fixed(points[p].second);
+      }
       svg += "<path class=\"edge\" data-from=\"" + std::to_string(from) + "\" data-to=\"" + std::to_string(id) +
-             "\" d=\"M" + fixed(x1) + "," + fixed(y1) + " C" + fixed(x1) + "," + fixed(ym) + " " + fixed(x2) + "," +
-             fixed(ym) + " " + fixed(x2) + "," + fixed(y2) + "\" marker-end=\"url(#arrow)\"/>\n";
+             "\" d=\"" + d + "\" marker-end=\"url(#arrow)\"/>\n";
     }
     std::string text = "#" + std::to_string(id) + " " + op + (name.empty() ? "" : " " + name);
     if (text.size() > 26) text = text.substr(0, 25) + "~";

@@ -86,12 +86,12 @@ NodeCounts count_from_values(const Tape<T>& tape, std::uint32_t id) {
         xt::cast<std::int64_t>(xt::equal(tape.value_of(r.inputs[0]), tape.value_of(r.inputs[1])));
     c.ties = std::count(eq.begin(), eq.end(), 1);
     c.ties_what = "elements with a == b (after broadcasting): each side gets half the gradient";
-    c.kinks_what = "its kinks are its ties (a == b)";
+    c.kinks_what = "counted under ties: its only kink is a == b";
   } else if (op == "max" || op == "min") {
     c.ties = reduction_ties(tape.value_of(r.inputs[0]), tape.value_of(id));
     c.ties_what = c.ties < 0 ? std::string(none) + "the reduced axis is ambiguous from the shapes"
                              : "outputs whose " + op + " two or more entries share (the gradient is split evenly)";
-    c.kinks_what = "its kinks are its ties";
+    c.kinks_what = "counted under ties: a max or min has no kink but its ties";
   } else if (smooth_ops().count(op)) {
     c.kinks = c.ties = 0;
     c.kinks_what = "a smooth op: no kinks";

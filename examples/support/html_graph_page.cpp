@@ -3,7 +3,8 @@
 // (<script id="tape-data">), shows a record's numbers when its node is clicked (or
 // focused and Enter pressed), and checks the page as it loads: the nodes drawn, the
 // records without one, and JS errors, into #status's data-* attributes and the title;
-// with #selftest it clicks every node and checks that the panel shows its record.
+// with #selftest it clicks every node and checks that the panel shows its record;
+// with #node-K it opens with record K shown.
 // Plain ES5 and DOM calls, nothing fetched.
 namespace examples {
 
@@ -148,6 +149,9 @@ const char* html_graph_script() {
     status.dataset.clicked = String(nodes.length - failed.length);
     status.dataset.clickFailures = failed.join(' ');
   }
+  // #node-K (a link to one record) opens with record K shown.
+  var linked = /^#node-(\d+)$/.exec(location.hash);
+  if (linked && records[Number(linked[1])]) show(Number(linked[1]));
   status.dataset.errors = String(errors.length);
   status.textContent = nodes.length + ' of ' + records.length + ' records drawn' +
       (missing.length ? '; without a node: #' + missing.join(', #') : '') + '. Click a node for its numbers.';
