@@ -1,7 +1,10 @@
 #include "support/trainer.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+
+#include <tapegrad/core/audit.hpp>
 #include <utility>
 
 namespace examples {
@@ -56,6 +59,12 @@ void add_run_options(ArgParser& args, TrainSettings* s) {
   args.add_string("--out", &s->out, "DIR", "write the PNG pictures there (created if missing)");
   args.add_flag("--quiet", &s->quiet, "no progress bar");
   add_checkpoint_options(args, &s->checkpoint);
+  args.add_int("--audit-step", &s->audit_step,
+               "after step N's backward (1: the first step of the run, counted across epochs), print the audit of "
+               "every record's gradient (tapegrad::audit_step) and carry on; 0: none",
+               0, INT64_MAX);
+  args.add_int("--audit-samples", &s->audit_samples, "--audit-step: elements checked per input of each record", 1,
+               1 << 20);
 }
 
 void add_schedule_settings(JsonObject& settings, const TrainSettings& s) {
@@ -112,6 +121,7 @@ bool TrainingRun::train(const TrainingModel& m) {
   const TrainingState state{tool_, seed, m.params, m.optimizer, &history_, validation, m.module->named_buffers()};
   const std::int64_t done = resume_training(s_.checkpoint, state, s_.epochs, steps_per_epoch);
   step_ = m.optimizer->steps();  // done * steps_per_epoch: where the schedule resumes
+  check_audit_step(step_, s_.epochs * steps_per_epoch);
   for (std::int64_t epoch = done; epoch < s_.epochs; ++epoch) {
     if (stop_requested(s_.checkpoint, epoch, s_.epochs)) return false;
     m.module->train();
@@ -144,7 +154,7 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
                 static_cast<long long>(s_.epochs));
   bar_.start(label, batches.num_batches());
   const auto t0 = std::chrono::steady_clock::now();
-  double loss_sum = 0;
+  double loss_sum = 0, audit_seconds = 0;  // the audit's time is not training time
   std::size_t seen = 0, correct = 0, done = 0;
   batches.start_epoch(static_cast<std::uint64_t>(epoch));
   while (batches.next()) {
@@ -154,6 +164,7 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
     const Var<float> scores = m.batch_scores(tape, batches.x());
     const Var<float> loss = training_loss(s_, scores, batches.y());
     tape.backward(loss);
+    if (step_ == s_.audit_step) audit_seconds += print_audit(tape, epoch, done + 1, batches.num_batches());
     double batch_loss = static_cast<double>(tape.value(loss)());
     if (m.extra_loss) batch_loss += m.extra_loss();
     const std::size_t rows = batches.batch_rows();
@@ -162,11 +173,39 @@ void TrainingRun::run_epoch(const TrainingModel& m, tapegrad::BatchIterator<floa
     seen += rows;
     m.optimizer->step();
     bar_.update(++done, loss_sum / static_cast<double>(seen), static_cast<double>(correct) / static_cast<double>(seen),
-                static_cast<double>(seen) / seconds_since(t0));
+                static_cast<double>(seen) / (seconds_since(t0) - audit_seconds));
   }
-  history_.epoch_seconds.push_back(seconds_since(t0));
+  history_.epoch_seconds.push_back(seconds_since(t0) - audit_seconds);
   history_.loss.push_back(loss_sum / static_cast<double>(seen));
   if (!m.evaluate_train_set) history_.train_accuracy.push_back(static_cast<double>(correct) / static_cast<double>(seen));
+}
+
+// --audit-step beyond the run's steps, or among the steps a --resume skips, would
+// print nothing: a usage error naming the option, before any training.
+void TrainingRun::check_audit_step(std::int64_t done_steps, std::int64_t total_steps) const {
+  const std::int64_t n = s_.audit_step;
+  if (n == 0) return;
+  if (n > total_steps)
+    throw UsageError("--audit-step " + std::to_string(n) + " is beyond the run's " + std::to_string(total_steps) +
+                     " steps (" + std::to_string(s_.epochs) + " epochs of " +
+                     std::to_string(total_steps / std::max<std::int64_t>(s_.epochs, 1)) + " batches)");
+  if (n <= done_steps)
+    throw UsageError("--audit-step " + std::to_string(n) + " was taken before the checkpoint --resume continues from (" +
+                     std::to_string(done_steps) + " steps done)");
+}
+
+// The audit of the step just differentiated, on stdout. It changes nothing the step
+// goes on with (tapegrad::audit_step restores every gradient bit for bit).
+double TrainingRun::print_audit(Tape<float>& tape, std::int64_t epoch, std::size_t batch, std::size_t batches) const {
+  tapegrad::AuditOptions o;
+  o.samples = static_cast<std::size_t>(s_.audit_samples);
+  o.seed = static_cast<std::uint64_t>(s_.seed);
+  const auto t0 = std::chrono::steady_clock::now();
+  const tapegrad::AuditReport report = tapegrad::audit_step(tape, o);
+  std::printf("audit of step %lld (epoch %lld, batch %zu of %zu), %.2f s:\n%s", static_cast<long long>(s_.audit_step),
+              static_cast<long long>(epoch + 1), batch, batches, seconds_since(t0), report.table().c_str());
+  std::fflush(stdout);
+  return seconds_since(t0);
 }
 
 std::vector<std::string> TrainingRun::write_pictures(const std::string& loss_name, const WeightImages& images) const {

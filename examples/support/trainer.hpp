@@ -40,6 +40,11 @@ struct TrainSettings {
   std::string data, report, out;
   bool quiet = false;
   CheckpointOptions checkpoint;
+  // --audit-step N: after step N's backward (steps counted from 1 over the whole run,
+  // across epochs and a --resume), print audit_step's table of every record and carry
+  // on; 0: no audit. --audit-samples: elements checked per input of each record.
+  std::int64_t audit_step = 0;
+  std::int64_t audit_samples = 8;
 };
 
 // The options are registered in groups because each tool puts its own options
@@ -49,8 +54,10 @@ struct TrainSettings {
 void add_loss_option(ArgParser& args, TrainSettings* s, bool with_softmax = false);
 // --schedule, --step-epochs, --gamma, --p and --margin, in that order.
 void add_schedule_options(ArgParser& args, TrainSettings* s);
-// --seed, --data, --threads, --limit, --validation, --report, --out, --quiet and the
-// checkpoint options: the last options of both tools, in that order.
+// --seed, --data, --threads, --limit, --validation, --report, --out, --quiet, the
+// checkpoint options, --audit-step and --audit-samples: the last options of every
+// tool, in that order. The audit options are not in the report's settings: they
+// change nothing in the run.
 void add_run_options(ArgParser& args, TrainSettings* s);
 
 // The report's settings for the options of add_schedule_options and of
@@ -130,6 +137,9 @@ class TrainingRun {
   void run_epoch(const TrainingModel& m, tapegrad::BatchIterator<float>& batches,
                  const tapegrad::LrSchedule& schedule, Tape<float>& tape, std::int64_t epoch);
   void write_report(const JsonObject& settings, double total_seconds) const;
+  void check_audit_step(std::int64_t done_steps, std::int64_t total_steps) const;
+  // Returns the seconds it took (not counted as training time).
+  double print_audit(Tape<float>& tape, std::int64_t epoch, std::size_t batch, std::size_t batches) const;
   double train_seconds() const;
 
   const std::string tool_;
