@@ -27,10 +27,12 @@ void merge_result(CheckResult& into, const CheckResult& one, const std::string& 
   into.compared += one.compared;
   const bool measured = one.status == CheckStatus::pass || one.status == CheckStatus::fail;
   if (measured && (one.worst > into.worst || std::isnan(one.worst))) into.worst = one.worst;
+  if (one.status == CheckStatus::inconclusive && ++into.inconclusive_cases == 1 && into.status != CheckStatus::fail)
+    into.detail = "compared nothing in case " + case_label + " (" + one.detail + ")";
   if (one.status == CheckStatus::fail && into.status != CheckStatus::fail)
     into.detail = case_label + ": " + one.detail;  // the first failing case
-  else if (into.detail.empty() && !one.detail.empty() && one.status != CheckStatus::pass)
-    into.detail = case_label + ": " + one.detail;
+  else if (one.status == CheckStatus::skip && into.status == CheckStatus::skip && into.detail.empty())
+    into.detail = one.detail;  // why it does not apply
   if (static_cast<int>(one.status) > static_cast<int>(into.status)) into.status = one.status;
 }
 
@@ -85,6 +87,7 @@ CheckResult nan_filled(OpFn<T> f, const std::vector<Tensor<T>>& in, const OpArgs
   CheckResult r;
   for (auto& u : us) {
     const Record<T>& rec = tape.record(u.id());
+    if (rec.value.size() == 0) continue;  // nothing to fill, nothing to write
     if (rec.grad.shape() != rec.value.shape() || (rec.grad.size() && !std::isnan(*rec.grad.begin()))) {
       r.status = CheckStatus::inconclusive;
       r.detail = "could not pre-fill an input's gradient buffer with NaN";

@@ -37,6 +37,7 @@ struct CheckResult {
   double worst = 0;          // the worst element's error as a fraction of its tolerance (> 1 fails)
   std::size_t compared = 0;  // elements compared over all cases
   std::string detail;        // the failing case and what failed, or why it was skipped
+  std::size_t inconclusive_cases = 0;  // cases that compared nothing (an empty input)
 };
 
 constexpr std::size_t kCheckCount = 7;

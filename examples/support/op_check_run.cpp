@@ -90,7 +90,7 @@ void compare(const Tensor<T>& got, const Tensor<T>& expected, Tolerance tol, Che
 
 CheckResult finish(CheckResult r) {
   if (r.status != CheckStatus::fail) r.status = r.compared ? CheckStatus::pass : CheckStatus::inconclusive;
-  if (r.status == CheckStatus::inconclusive && r.detail.empty()) r.detail = "no gradient element to compare";
+  if (r.status == CheckStatus::inconclusive && r.detail.empty()) r.detail = "no gradient element";
   return r;
 }
 
@@ -118,7 +118,8 @@ CheckResult gradcheck_case(OpFn<double> f, const OpCase& c, std::uint64_t seed) 
   const double err = std::abs(g.worst_analytic - g.worst_numeric);
   r.worst = g.checked == 0 ? 0 : std::isnan(err) ? kInf : err / (o.atol + o.rtol * std::abs(g.worst_numeric));
   r.status = g.passed ? CheckStatus::pass : g.inconclusive ? CheckStatus::inconclusive : CheckStatus::fail;
-  if (!g.passed) r.detail = g.summary();
+  if (g.inconclusive) r.detail = g.checked + g.skipped_kinks ? "every element skipped at a kink" : "no elements";
+  else if (!g.passed) r.detail = g.summary();
   else if (g.skipped_kinks) r.detail = std::to_string(g.skipped_kinks) + " skipped at kinks";
   return r;
 }
@@ -160,7 +161,8 @@ CheckResult fused_in(OpFn<T> fa, OpFn<T> fb, const OpCase& c, std::uint64_t seed
   r.compared = rep.compared;
   r.worst = std::max(frac(rep.value_a, rep.value_b), frac(rep.worst_a, rep.worst_b));
   r.status = rep.passed ? CheckStatus::pass : rep.inconclusive ? CheckStatus::inconclusive : CheckStatus::fail;
-  if (!rep.passed) r.detail = rep.summary();
+  if (rep.inconclusive) r.detail = "no gradient element";
+  else if (!rep.passed) r.detail = rep.summary();
   return r;
 }
 }  // namespace
