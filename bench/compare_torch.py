@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
-"""Runs tapegrad's benchmark workloads in PyTorch (and the hinge ones in NumPy)
-and prints them beside tapegrad_bench's medians, with ratios.
+"""Runs tapegrad's benchmark workloads in PyTorch (and the hinge ones in NumPy),
+and in libtorch when bench/torch_peers is built, and prints them beside
+tapegrad_bench's medians and the training tools' epochs, with ratios and goals.
 
-    python3 bench/compare_torch.py --bench build/bench/tapegrad_bench \
-        [--svm-report r.json --mlp-report m.json]
+    python3 bench/compare_torch.py --build build [--cnn] [--skip-epochs]
 
-Needs Debian's python3-torch and python3-numpy (optional; not used by the tests).
-The reports are train_svm / train_mlp --report files: their epoch_seconds are
-compared with one PyTorch epoch of the same model at the same batch size.
+--build DIR finds DIR/bench/tapegrad_bench, DIR/bench/torch_peers (optional) and
+the training tools in DIR/examples. The epochs are timed side by side in this run:
+each tool trains with --validation 0 (all 60,000 images, as the peers do) and its
+report's epoch_seconds are set against the same model, batch size and optimizer in
+PyTorch and libtorch. --cnn adds train_cnn's epoch (a few minutes per peer).
+Older runs can still pass --svm-report / --mlp-report / --cnn-report files.
+
+Needs Debian's python3-torch and python3-numpy (`scripts/install-deps --bench`;
+not used by the tests). Torch runs on 2 threads with OMP_WAIT_POLICY=PASSIVE.
 """
-import argparse, gzip, json, os, statistics, subprocess, sys, time
+import os
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before torch loads libgomp
+import argparse, gzip, json, statistics, subprocess, sys, tempfile, time
 
 import numpy as np
 import torch
@@ -123,7 +131,15 @@ def epoch_seconds(model_kind, batch=256, data_dir="/usr/share/datasets/fashion-m
     x -= x.mean(0)
     y = read_idx(os.path.join(data_dir, "train-labels-idx1-ubyte.gz")).astype(np.int64)
     x, y = torch.from_numpy(x), torch.from_numpy(y)
-    if model_kind == "svm":
+    if model_kind == "cnn":  # train_cnn's network and optimizer
+        nn = torch.nn
+        model = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.25),
+                              nn.Linear(128, 10))
+        opt = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.05)
+        x = x.view(-1, 1, 28, 28)
+    elif model_kind == "svm":
         model = torch.nn.Linear(784, 10)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     else:
@@ -140,28 +156,56 @@ def epoch_seconds(model_kind, batch=256, data_dir="/usr/share/datasets/fashion-m
     return time.perf_counter() - t0
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--bench", default="build/bench/tapegrad_bench")
-    ap.add_argument("--bench-json", help="use this tapegrad_bench JSON instead of running it")
-    ap.add_argument("--svm-report")
-    ap.add_argument("--mlp-report")
-    args = ap.parse_args()
+def tool_epochs(build, tool, epochs, extra=()):
+    """Trains `tool` for `epochs` epochs on all 60,000 images; its report's epoch_seconds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = os.path.join(tmp, "report.json")
+        subprocess.run([os.path.join(build, "examples", tool), "--epochs", str(epochs), "--validation", "0",
+                        "--report", report, *extra], check=True, capture_output=True, text=True)
+        with open(report) as f:
+            return json.load(f)["epoch_seconds"]
 
-    if args.bench_json:
-        with open(args.bench_json) as f:
-            tg = json.load(f)
-    else:
-        out = subprocess.run([args.bench, "--benchmark_format=json", "--benchmark_repetitions=5",
-                              "--benchmark_report_aggregates_only=true"],
-                             check=True, capture_output=True, text=True).stdout
-        tg = json.loads(out)
+
+def load_medians(cmd):
+    """Runs a Google Benchmark binary with JSON output: run name -> median real seconds."""
+    out = subprocess.run(cmd + ["--benchmark_format=json"], check=True, capture_output=True, text=True).stdout
+    return medians(json.loads(out))
+
+
+def medians(bench):
     scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
-    med = {}  # run name -> median seconds (the median aggregate when repetitions were run)
-    for b in tg["benchmarks"]:
+    med = {}  # the median aggregate when repetitions were run, else the single run
+    for b in bench["benchmarks"]:
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
         med[b.get("run_name", b["name"])] = b["real_time"] * scale[b["time_unit"]]
+    return med
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build", help="the build directory (bench/ and examples/ inside)")
+    ap.add_argument("--bench", help="tapegrad_bench (default BUILD/bench/tapegrad_bench)")
+    ap.add_argument("--bench-json", help="use this tapegrad_bench JSON instead of running it")
+    ap.add_argument("--cnn", action="store_true", help="also time train_cnn's epoch against its peers")
+    ap.add_argument("--skip-epochs", action="store_true", help="no training epochs (the op workloads only)")
+    ap.add_argument("--svm-report")
+    ap.add_argument("--mlp-report")
+    ap.add_argument("--cnn-report")
+    args = ap.parse_args()
+    bench = args.bench or os.path.join(args.build, "bench", "tapegrad_bench")
+    peers = os.path.join(args.build, "bench", "torch_peers")
+    have_peers = os.path.exists(peers)
+
+    if args.bench_json:
+        with open(args.bench_json) as f:
+            med = medians(json.load(f))
+    else:
+        med = load_medians([bench, "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true"])
+    lt = {}  # libtorch: run name -> median seconds
+    if have_peers:
+        lt.update(load_medians([peers, "--benchmark_filter=tape_chain", "--benchmark_repetitions=5",
+                                "--benchmark_report_aggregates_only=true"]))
 
     rows = []  # (workload, tapegrad seconds, reference name, reference seconds, goal)
 
@@ -176,7 +220,8 @@ def main():
         add(f"hinge_fused/weston-watkins/{n}/{c}", "torch multi_margin_loss", t["torch_fused_ww"], goal if n == 256 else None)
         if n != 256:
             add(f"hinge_fused/weston-watkins/{n}/{c}", "best of torch/numpy", best, goal)
-        add(f"hinge_composed/weston-watkins/{n}/{c}", "torch composed", t["torch_composed_ww"], None)
+        add(f"hinge_composed/weston-watkins/{n}/{c}", "torch composed", t["torch_composed_ww"],
+            1.5 if (n, c) == (4096, 1000) else None)
         add(f"hinge_composed/crammer-singer/{n}/{c}", "torch composed", t["torch_composed_cs"], None)
         add(f"hinge_fused/crammer-singer/{n}/{c}", "torch composed CS", t["torch_composed_cs"], None)
         if n == 4096 and c == 10:
@@ -185,26 +230,66 @@ def main():
     add("linear_svm_step/256/784/10", "torch", median_time(linear_svm_step(256, 784, 10)), 4)
     add("linear_svm_step/4096/3072/10", "torch", median_time(linear_svm_step(4096, 3072, 10)), 1.5)
     add("tape_chain/1000", "torch", median_time(tape_chain()), 10)
+    if have_peers:
+        add("tape_chain/1000", "libtorch", lt.get("libtorch_tape_chain/1000"), 20)
     rows.append(("matmul/2048", med.get("matmul/2048"), "tapegrad sgemm_raw", med.get("sgemm_raw/2048"), 0.9))
     add("matmul/2048", "torch a @ b", median_time(matmul(), repeats=5), None)
 
-    for kind, path, goal in [("svm", args.svm_report, 5), ("mlp", args.mlp_report, 3)]:
+    # Epochs: tapegrad's tools and the peers, side by side in this run.
+    epochs = {}
+    for kind, path in [("svm", args.svm_report), ("mlp", args.mlp_report), ("cnn", args.cnn_report)]:
         if path:
             with open(path) as f:
-                rep = json.load(f)
-            ours = statistics.median(rep["epoch_seconds"])
-            theirs = statistics.median([epoch_seconds(kind) for _ in range(3)])
-            rows.append((f"train_{kind} epoch (batch 256)", ours, "torch", theirs, goal))
+                epochs[kind] = json.load(f)["epoch_seconds"]
+    if not args.skip_epochs:
+        epochs.setdefault("svm", tool_epochs(args.build, "train_svm", 10))
+        epochs.setdefault("mlp", tool_epochs(args.build, "train_mlp", 3))
+        if args.cnn:
+            epochs.setdefault("cnn", tool_epochs(args.build, "train_cnn", 1))
+    lt_epochs = {}
+    if have_peers and not args.skip_epochs:
+        filt = "mlp_epoch|cnn_epoch" if "cnn" in epochs else "mlp_epoch"
+        lt_epochs = load_medians([peers, f"--benchmark_filter={filt}", "--benchmark_repetitions=3" if
+                                  "cnn" not in epochs else "--benchmark_repetitions=1"])
+    batch = {"svm": 256, "mlp": 256, "cnn": 128}
+    for kind, goal_torch, goal_lt in [("svm", 12, None), ("mlp", 3, 1.5), ("cnn", 1.0, 1.0)]:
+        if kind not in epochs:
+            continue
+        ours = statistics.median(epochs[kind])
+        name = f"train_{kind} epoch (batch {batch[kind]})"
+        reps = 10 if kind == "svm" else (3 if kind == "mlp" else 1)
+        theirs = statistics.median([epoch_seconds(kind, batch=batch[kind]) for _ in range(reps)])
+        rows.append((name, ours, "torch", theirs, goal_torch))
+        if f"libtorch_{kind}_epoch" in lt_epochs:
+            rows.append((name, ours, "libtorch", lt_epochs[f"libtorch_{kind}_epoch"], goal_lt))
+        if kind == "svm" and med.get("linear_svm_step/256/784/10"):
+            steps = -(-60000 // 256)  # the epoch's steps, the last one partial
+            rows.append((name, ours, f"{steps} × linear_svm_step", steps * med["linear_svm_step/256/784/10"], 0.8))
+        if kind == "mlp" and med.get("sgemm_raw/2048"):
+            # forward X·W1, dW1 and the second layer's three gemms, over 60,000 rows
+            flop = 2 * 60000 * (2 * 784 * 256 + 3 * 256 * 10)
+            rate = 2 * 2048 ** 3 / med["sgemm_raw/2048"]
+            rows.append((name, ours, f"gemm roofline ({flop / 1e9:.1f} GFLOP at {rate / 1e9:.0f} GFLOPS)",
+                         flop / rate, 0.9))
 
     def fmt(s):
         if s is None:
             return "—"
+        if s >= 1:
+            return f"{s:.2f} s"
         return f"{s * 1e3:.3f} ms" if s >= 1e-3 else f"{s * 1e6:.1f} µs"
 
-    print(f"torch {torch.__version__}, numpy {np.__version__}, {torch.get_num_threads()} threads, "
-          f"{os.cpu_count()} cores")
-    print(f"| workload | tapegrad | reference | reference time | speed-up | goal |")
-    print(f"|---|---|---|---|---|---|")
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    print(f"{cpu}, {os.cpu_count()} cores; torch {torch.__version__} and libtorch "
+          f"({'bench/torch_peers' if have_peers else 'not built'}), numpy {np.__version__}, "
+          f"{torch.get_num_threads()} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+    print("| workload | tapegrad | reference | reference time | speed-up | goal |")
+    print("|---|---|---|---|---|---|")
     ok = True
     for name, ours, ref_name, ref, goal in rows:
         ratio = ref / ours if ours and ref else None
