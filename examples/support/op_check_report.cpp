@@ -45,6 +45,7 @@ std::string coverage_table(const std::vector<OpReport>& reports, bool fused) {
     std::snprintf(buf, sizeof buf, " %-15s", kCheckNames[k]);
     out += buf;
   }
+  while (out.back() == ' ') out.pop_back();
   out += "\n";
   std::string details;
   std::size_t counts[4] = {0, 0, 0, 0};

@@ -157,7 +157,8 @@ TEST(Elementwise, BinaryGradcheckOverBroadcastShapes) {
                                                              : random_tensor(sb, ++seed);
       auto f = [&op](Tape<double>&, const std::vector<Var<double>>& v) { return op.f(v[0], v[1]); };
       const GradcheckReport rep = gradcheck(f, {a, b}, contracted());
-      EXPECT_TRUE(rep.passed) << op.name << " " << shape_str(sa) << " with " << shape_str(sb) << ": "
+      // two empty inputs: nothing to check, which gradcheck calls inconclusive
+      EXPECT_TRUE(a.size() + b.size() ? rep.passed : rep.inconclusive) << op.name << " " << shape_str(sa) << " with " << shape_str(sb) << ": "
                               << rep.summary();
       EXPECT_EQ(rep.checked, a.size() + b.size()) << op.name;
     }
@@ -187,7 +188,7 @@ TEST(Elementwise, UnaryGradcheckOverShapes) {
       const Tensor<double> x = op.positive ? random_tensor(s, ++seed, 0.3, 2.0) : random_away_from_zero(s, ++seed, 0.3);
       auto f = [&op](Tape<double>&, const std::vector<Var<double>>& v) { return op.f(v[0]); };
       const GradcheckReport rep = gradcheck(f, {x}, contracted());
-      EXPECT_TRUE(rep.passed) << op.name << " " << shape_str(s) << ": " << rep.summary();
+      EXPECT_TRUE(x.size() ? rep.passed : rep.inconclusive) << op.name << " " << shape_str(s) << ": " << rep.summary();
       EXPECT_EQ(rep.checked, x.size()) << op.name;
     }
   }

@@ -87,8 +87,11 @@ TEST(Matmul, GradcheckWithZeroLengthAxes) {
     auto f = [](Tape<double>&, const std::vector<Var<double>>& v) {
       return weighted_sum(matmul(v[0] * 1.5, v[1] * 1.5), 7);
     };
-    EXPECT_TRUE(gradcheck_passes(f, {random_tensor({m, k}, 1), random_tensor({k, n}, 2)}))
-        << m << "x" << k << "x" << n;
+    const std::vector<Tensor<double>> in = {random_tensor({m, k}, 1), random_tensor({k, n}, 2)};
+    if (in[0].size() + in[1].size())
+      EXPECT_TRUE(gradcheck_passes(f, in)) << m << "x" << k << "x" << n;
+    else  // both operands empty: nothing to check, which gradcheck calls inconclusive
+      EXPECT_TRUE(gradcheck(f, in).inconclusive) << m << "x" << k << "x" << n;
   }
 }
 
