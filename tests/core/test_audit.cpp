@@ -225,6 +225,11 @@ TEST(Audit, Errors) {
   EXPECT_EQ(error_of([&] { audit_step(t); }),
             "audit_step: no record of the tape's 11 holds a gradient (call tape.backward(loss) first)");
   t.backward(loss);
+  std::vector<Tensor<float>> c;
+  EXPECT_EQ(error_of([&] { t.backward_contribution(0, c); }),
+            "backward_contribution: record #0 (borrow) has no backward the last sweep ran");
+  EXPECT_EQ(error_of([&] { t.backward_contribution(11, c); }),
+            "backward_contribution: id 11 is outside the tape's 11 records");
   AuditOptions o;
   o.samples = 0;
   EXPECT_EQ(error_of([&] { audit_step(t, o); }), "audit_step: samples must be at least 1");
