@@ -22,8 +22,13 @@ std::string ProgressBar::line() const {
   std::string bar = label_ + " [";
   for (std::size_t k = 0; k < width; ++k) bar += k < filled ? "#" : ".";
   char tail[160];
-  std::snprintf(tail, sizeof tail, "] %zu/%zu  loss %.4f  acc %.4f  %.0fk ex/s", done_, total_, loss_, accuracy_,
-                rate_ / 1000);
+  // thousands of examples a second, or units below 1000 (a CNN step: hundreds)
+  if (rate_ >= 1000)
+    std::snprintf(tail, sizeof tail, "] %zu/%zu  loss %.4f  acc %.4f  %.0fk ex/s", done_, total_, loss_, accuracy_,
+                  rate_ / 1000);
+  else
+    std::snprintf(tail, sizeof tail, "] %zu/%zu  loss %.4f  acc %.4f  %.0f ex/s", done_, total_, loss_, accuracy_,
+                  rate_);
   return bar + tail;
 }
 
