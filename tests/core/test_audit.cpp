@@ -227,7 +227,7 @@ TEST(Audit, Errors) {
   t.backward(loss);
   std::vector<Tensor<float>> c;
   EXPECT_EQ(error_of([&] { t.backward_contribution(0, c); }),
-            "backward_contribution: record #0 (borrow) has no backward the last sweep ran");
+            "backward_contribution: record #0 (watch) has no backward the last sweep ran");
   EXPECT_EQ(error_of([&] { t.backward_contribution(11, c); }),
             "backward_contribution: id 11 is outside the tape's 11 records");
   AuditOptions o;
