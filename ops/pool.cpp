@@ -49,6 +49,29 @@ inline void window_rows(std::int64_t o, std::int64_t s, std::int64_t p, std::int
   hi = std::min(start + k, len);
 }
 
+// max_pool2d's forward over one plane for the CNN's common case, kernel 2, stride 2,
+// no padding (every window lies inside the plane): the general loop's scan — a
+// strictly greater value or a NaN takes over, in row-major order within the window —
+// unrolled over the window's four elements, without clipping each window to the plane.
+template <class T>
+void max_pool_2x2_plane(const T* xp, const Window2d& g, T* yp, std::int64_t* at) {
+  for (std::int64_t oh = 0; oh < g.oh; ++oh) {
+    const std::int64_t row0 = 2 * oh * g.w, row1 = row0 + g.w;
+    for (std::int64_t ow = 0; ow < g.ow; ++ow) {
+      const std::int64_t c = 2 * ow;
+      T best = -std::numeric_limits<T>::infinity();
+      std::int64_t best_at = row0 + c;
+      const auto take = [&](std::int64_t k) {
+        const T v = xp[k];
+        if (v > best || std::isnan(v)) best = v, best_at = k;
+      };
+      take(row0 + c), take(row0 + c + 1), take(row1 + c), take(row1 + c + 1);
+      yp[oh * g.ow + ow] = best;
+      if (at) at[oh * g.ow + ow] = best_at;
+    }
+  }
+}
+
 // A pool's kernel, stride and padding, from its geometry (for the replays).
 Pair2 kernel_of(const Window2d& g) { return {g.kh, g.kw}; }
 Pair2 stride_of(const Window2d& g) { return {g.sh, g.sw}; }
@@ -91,9 +114,16 @@ Var<T> max_pool2d(const Var<T>& x, Pair2 kernel, std::optional<Pair2> stride, Pa
   r.value.resize(out_shape);
   const std::int64_t L = g.oh * g.ow, plane = g.h * g.w;
   const bool track = t.tracking_branches();
+  const bool two_by_two = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
   for (std::int64_t p = 0; p < g.n * g.c; ++p) {
     const T* xp = X.data() + p * plane;
     T* yp = r.value.data() + p * L;
+    if (two_by_two && (at || !track)) {  // every window inside the plane: the same scan, unrolled
+      max_pool_2x2_plane(xp, g, yp, at ? at + p * L : nullptr);
+      if (track)
+        for (std::int64_t l = 0; l < L; ++l) t.note_branch(static_cast<std::uint64_t>(at[p * L + l]));
+      continue;
+    }
     for (std::int64_t oh = 0; oh < g.oh; ++oh) {
       std::int64_t h0, h1;
       window_rows(oh, g.sh, g.ph, g.kh, g.h, h0, h1);

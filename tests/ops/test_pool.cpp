@@ -70,6 +70,43 @@ TEST(MaxPool2d, NaNIsTheMaximumAndItsLastNaNTakesTheGradient) {
   EXPECT_TRUE(all_close(x.grad, shaped({1, 1, 2, 4}, {0, 0, 1, 0, 0, 1, 0, 0}), 0, 0));
 }
 
+// Kernel 2, stride 2, no padding runs an unrolled scan of its own (ops/pool.cpp): it
+// must pick the same element as the rule written out here — row-major within the
+// window, a strictly greater value or a NaN takes over — on ties, NaNs and −∞, with
+// odd planes whose last row and column no window covers.
+TEST(MaxPool2d, TwoByTwoFastPathTakesTheScansElement) {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  const std::vector<double> pool = {-1, 0, 1, 1, 0, -inf, nan, 2, 2};
+  for (const Shape& shape : {Shape{3, 2, 5, 7}, Shape{1, 1, 2, 2}, Shape{2, 1, 4, 6}}) {
+    Tensor<double> xv = Tensor<double>::from_shape(shape);
+    std::uint64_t k = 7;
+    for (double& v : xv) v = pool[(k = k * 6364136223846793005ULL + 1442695040888963407ULL) >> 61];
+    Parameter<double> x(xv);
+    Tape<double> t;
+    const Var<double> y = max_pool2d(t.watch(x), 2);
+    const Shape out_shape(y.value().shape().begin(), y.value().shape().end());
+    const Tensor<double> g = testing::iota(out_shape) + 1.0;  // distinct upstream values
+    t.backward(y, g);
+    const std::size_t H = shape[2], W = shape[3], OH = H / 2, OW = W / 2;
+    Tensor<double> dx = xt::zeros<double>(shape);
+    for (std::size_t p = 0; p < shape[0] * shape[1]; ++p)
+      for (std::size_t oh = 0; oh < OH; ++oh)
+        for (std::size_t ow = 0; ow < OW; ++ow) {
+          double best = -inf;
+          std::size_t at = 2 * oh * W + 2 * ow;
+          for (std::size_t i = 2 * oh; i < 2 * oh + 2; ++i)
+            for (std::size_t j = 2 * ow; j < 2 * ow + 2; ++j) {
+              const double v = xv.data()[p * H * W + i * W + j];
+              if (v > best || std::isnan(v)) best = v, at = i * W + j;
+            }
+          const double out = y.value().data()[p * OH * OW + oh * OW + ow];
+          EXPECT_TRUE(out == best || (std::isnan(out) && std::isnan(best))) << shape_str(shape) << " plane " << p;
+          dx.data()[p * H * W + at] += g.data()[p * OH * OW + oh * OW + ow];
+        }
+    EXPECT_TRUE(all_close(x.grad, dx, 0, 0)) << shape_str(shape);
+  }
+}
+
 TEST(AvgPool2d, ForwardByHandCountsThePadding) {
   Tape<double> t;
   const Var<double> x = t.constant(testing::iota({1, 1, 4, 4}));
