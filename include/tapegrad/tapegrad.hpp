@@ -4,6 +4,7 @@
 // above every layer, so no layer includes it: core → ops → losses → nn → optim →
 // io, never upwards.
 #include <tapegrad/core/version.hpp>  // TAPEGRAD_VERSION_*, tapegrad::version(), the ABI pin
+#include <tapegrad/core/audit.hpp>
 #include <tapegrad/core/compare.hpp>
 #include <tapegrad/core/error.hpp>
 #include <tapegrad/core/gradcheck.hpp>
@@ -23,6 +24,7 @@
 #include <tapegrad/ops/shape.hpp>
 #include <tapegrad/losses/hinge.hpp>
 #include <tapegrad/losses/hinge_check.hpp>
+#include <tapegrad/losses/registry.hpp>
 #include <tapegrad/losses/softmax_cross_entropy.hpp>
 #include <tapegrad/nn/activation.hpp>
 #include <tapegrad/nn/conv.hpp>
