@@ -1,7 +1,6 @@
 #include <tapegrad/core/broadcast.hpp>
 
 #include <algorithm>
-#include <functional>
 
 #include <tapegrad/core/error.hpp>
 
@@ -22,16 +21,21 @@ Shape broadcast_shape(const char* op, const Shape& a, const Shape& b) {
 }
 
 template <class T>
-void unbroadcast_into(Tensor<T>& dst, const Tensor<T>& g, bool fresh) {
+void unbroadcast_into(Tensor<T>& dst, const Tensor<T>& g, bool fresh, bool negate) {
   const auto& gs = g.shape();
   const auto& ds = dst.shape();
   const T* in = g.data();
   T* out = dst.data();
   if (std::equal(gs.begin(), gs.end(), ds.begin(), ds.end())) {
-    if (fresh)
-      std::copy(in, in + g.size(), out);
+    const std::size_t n = g.size();
+    if (fresh && negate)
+      for (std::size_t k = 0; k < n; ++k) out[k] = -in[k];
+    else if (fresh)
+      std::copy(in, in + n, out);
+    else if (negate)
+      for (std::size_t k = 0; k < n; ++k) out[k] -= in[k];
     else
-      std::transform(in, in + g.size(), out, out, std::plus<T>());
+      for (std::size_t k = 0; k < n; ++k) out[k] += in[k];
     return;
   }
   // dst must broadcast to g: no more axes, and each of its axes 1 or g's extent
@@ -45,41 +49,27 @@ void unbroadcast_into(Tensor<T>& dst, const Tensor<T>& g, bool fresh) {
     fail("unbroadcast: gradient of shape ", shape_str(gs), " cannot be summed down to ",
          shape_str(ds));
   if (fresh) dst.fill(T(0));
-  if (g.size() == 0) return;  // an empty g contributes nothing (dst may be non-empty)
-  // Walk g in row-major order with an odometer over its outer axes; dst's stride
-  // is 0 along every axis where dst has extent 1 (or does not exist), so those
-  // axes are summed. rank >= 1 here: a rank-0 g has only rank-0 targets, equal.
-  const std::size_t lead = rank - ds.size();
-  xt::svector<std::size_t, 8> dstride(rank, 0);  // inline up to rank 8: no allocation per step
-  std::size_t s = 1;
-  for (std::size_t k = rank; k-- > lead;) {
-    const std::size_t d = ds[k - lead];
-    dstride[k] = d == 1 ? 0 : s;
-    s *= d;
-  }
-  xt::svector<std::size_t, 8> idx(rank, 0);
-  std::size_t off = 0;
-  const std::size_t inner = gs[rank - 1];
-  const bool inner_kept = dstride[rank - 1] != 0;  // then that stride is 1
-  for (std::size_t flat = 0; flat < g.size(); flat += inner) {
-    T* o = out + off;
-    if (inner_kept) {
-      for (std::size_t j = 0; j < inner; ++j) o[j] += in[flat + j];
+  // g walked as the runs of broadcasting dst against it (broadcast_plan): along a
+  // run dst either advances (each element adds one term) or repeats one element,
+  // which gets the run's pairwise sum. −Σ g = Σ −g exactly (negation commutes with
+  // rounding). An empty g has no runs and adds nothing.
+  const BroadcastPlan p = broadcast_plan(ds, gs);
+  const std::size_t len = p.len;
+  for_each_run(p, [&](std::size_t o, std::size_t od, std::size_t) {
+    T* d = out + od;
+    const T* src = in + o;
+    if (p.x_run && negate) {
+      for (std::size_t j = 0; j < len; ++j) d[j] -= src[j];
+    } else if (p.x_run) {
+      for (std::size_t j = 0; j < len; ++j) d[j] += src[j];
     } else {
-      T acc = 0;
-      for (std::size_t j = 0; j < inner; ++j) acc += in[flat + j];
-      *o += acc;
+      const T acc = pairwise_sum(src, len);
+      *d += negate ? -acc : acc;
     }
-    for (std::size_t k = rank - 1; k-- > 0;) {  // advance the odometer over outer axes
-      off += dstride[k];
-      if (++idx[k] < gs[k]) break;
-      off -= dstride[k] * gs[k];
-      idx[k] = 0;
-    }
-  }
+  });
 }
 
-template void unbroadcast_into<float>(Tensor<float>&, const Tensor<float>&, bool);
-template void unbroadcast_into<double>(Tensor<double>&, const Tensor<double>&, bool);
+template void unbroadcast_into<float>(Tensor<float>&, const Tensor<float>&, bool, bool);
+template void unbroadcast_into<double>(Tensor<double>&, const Tensor<double>&, bool, bool);
 
 }  // namespace tapegrad

@@ -9,9 +9,13 @@ namespace tapegrad {
 
 namespace {
 
-using detail::add_grad;
+using detail::add_grads_each;
+using detail::add_grad_unary;
 using detail::binary_tape;
+using detail::broadcast_forward;
 using detail::in;
+using detail::plan_of;
+using detail::unary_forward;
 
 // What mul_scalar and div_scalar's backward needs: the scalar (add_scalar,
 // rsub_scalar and rdiv_scalar save it for their replay).
@@ -26,18 +30,20 @@ double saved_scalar(const Record<T>& r) {
 
 }  // namespace
 
-// Values are assigned through xt::noalias: a plain `r.value = expr` evaluates into
-// a fresh temporary and swaps it in, so the record's buffer would never be reused.
+// Values are written by raw loops into the record's reused buffer (ops/binary.hpp:
+// xtensor's broadcast expressions are strided and scalar), exp and log through
+// xt::noalias (xsimd's vectorised exp/log; a plain `=` would allocate a temporary).
 
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
   Tape<T>& t = binary_tape("add", a, b);
   // dA = unbroadcast(g), dB = unbroadcast(g)
   Record<T>& r = t.push("add", {a, b}, [](Tape<T>& t, Record<T>& r) {
-    add_grad(t, r, 0, r.grad);
-    add_grad(t, r, 1, r.grad);
+    const T* g = r.grad.data();
+    add_grads_each(t, r, plan_of(t, r), [g](std::size_t k, T, T) { return g[k]; },
+                   [g](std::size_t k, T, T) { return g[k]; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return add(x[0], x[1]); });
-  xt::noalias(r.value) = t.value(a) + t.value(b);
+  broadcast_forward(r, t.value(a), t.value(b), [](T x, T y) { return x + y; });
   return t.commit(r);
 }
 
@@ -46,10 +52,11 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
   Tape<T>& t = binary_tape("sub", a, b);
   // dA = unbroadcast(g), dB = −unbroadcast(g)
   Record<T>& r = t.push("sub", {a, b}, [](Tape<T>& t, Record<T>& r) {
-    add_grad(t, r, 0, r.grad);
-    add_grad(t, r, 1, -r.grad);
+    const T* g = r.grad.data();
+    add_grads_each(t, r, plan_of(t, r), [g](std::size_t k, T, T) { return g[k]; },
+                   [g](std::size_t k, T, T) { return -g[k]; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return sub(x[0], x[1]); });
-  xt::noalias(r.value) = t.value(a) - t.value(b);
+  broadcast_forward(r, t.value(a), t.value(b), [](T x, T y) { return x - y; });
   return t.commit(r);
 }
 
@@ -58,10 +65,12 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
   Tape<T>& t = binary_tape("mul", a, b);
   // dA = unbroadcast(g·B), dB = unbroadcast(g·A)
   Record<T>& r = t.push("mul", {a, b}, [](Tape<T>& t, Record<T>& r) {
-    add_grad(t, r, 0, r.grad * in(t, r, 1));
-    add_grad(t, r, 1, r.grad * in(t, r, 0));
+    const BroadcastPlan p = plan_of(t, r);
+    const T* g = r.grad.data();
+    add_grads_each(t, r, p, [g](std::size_t k, T, T y) { return g[k] * y; },
+                   [g](std::size_t k, T x, T) { return g[k] * x; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return mul(x[0], x[1]); });
-  xt::noalias(r.value) = t.value(a) * t.value(b);
+  broadcast_forward(r, t.value(a), t.value(b), [](T x, T y) { return x * y; });
   return t.commit(r);
 }
 
@@ -70,10 +79,13 @@ Var<T> div(const Var<T>& a, const Var<T>& b) {
   Tape<T>& t = binary_tape("div", a, b);
   // C = A/B: dA = unbroadcast(g/B), dB = unbroadcast(−g·C/B)
   Record<T>& r = t.push("div", {a, b}, [](Tape<T>& t, Record<T>& r) {
-    add_grad(t, r, 0, r.grad / in(t, r, 1));
-    add_grad(t, r, 1, -r.grad * r.value / in(t, r, 1));
+    const BroadcastPlan p = plan_of(t, r);
+    const T* g = r.grad.data();
+    const T* c = r.value.data();
+    add_grads_each(t, r, p, [g](std::size_t k, T, T y) { return g[k] / y; },
+                   [g, c](std::size_t k, T, T y) { return -g[k] * c[k] / y; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return div(x[0], x[1]); });
-  xt::noalias(r.value) = t.value(a) / t.value(b);
+  broadcast_forward(r, t.value(a), t.value(b), [](T x, T y) { return x / y; });
   return t.commit(r);
 }
 
@@ -82,10 +94,11 @@ Var<T> add_scalar(const Var<T>& a, T s) {
   Tape<T>& t = a.tape("add_scalar");
   // d(a + s) = g
   Record<T>& r = t.push("add_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], r.grad);
+    const T* g = r.grad.data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [g](std::size_t k) { return g[k]; });
   }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return add_scalar(x[0], saved_scalar(r)); });
   r.save(ScalarSaved<T>{s});  // for the replay
-  xt::noalias(r.value) = t.value(a) + s;
+  unary_forward(r, t.value(a), [s](T x) { return x + s; });
   return t.commit(r);
 }
 
@@ -94,10 +107,12 @@ Var<T> mul_scalar(const Var<T>& a, T s) {
   Tape<T>& t = a.tape("mul_scalar");
   // d(a·s) = s·g
   Record<T>& r = t.push("mul_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], r.template saved<ScalarSaved<T>>().s * r.grad);
+    const T s = r.template saved<ScalarSaved<T>>().s;
+    const T* g = r.grad.data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [s, g](std::size_t k) { return s * g[k]; });
   }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return mul_scalar(x[0], saved_scalar(r)); });
   r.save(ScalarSaved<T>{s});
-  xt::noalias(r.value) = t.value(a) * s;
+  unary_forward(r, t.value(a), [s](T x) { return x * s; });
   return t.commit(r);
 }
 
@@ -106,10 +121,12 @@ Var<T> div_scalar(const Var<T>& a, T s) {
   Tape<T>& t = a.tape("div_scalar");
   // d(a/s) = g/s
   Record<T>& r = t.push("div_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], r.grad / r.template saved<ScalarSaved<T>>().s);
+    const T s = r.template saved<ScalarSaved<T>>().s;
+    const T* g = r.grad.data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [s, g](std::size_t k) { return g[k] / s; });
   }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return div_scalar(x[0], saved_scalar(r)); });
   r.save(ScalarSaved<T>{s});
-  xt::noalias(r.value) = t.value(a) / s;
+  unary_forward(r, t.value(a), [s](T x) { return x / s; });
   return t.commit(r);
 }
 
@@ -118,10 +135,11 @@ Var<T> rsub_scalar(T s, const Var<T>& a) {
   Tape<T>& t = a.tape("rsub_scalar");
   // d(s − a) = −g
   Record<T>& r = t.push("rsub_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], -r.grad);
+    const T* g = r.grad.data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [g](std::size_t k) { return -g[k]; });
   }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return rsub_scalar(saved_scalar(r), x[0]); });
   r.save(ScalarSaved<T>{s});  // for the replay
-  xt::noalias(r.value) = s - t.value(a);
+  unary_forward(r, t.value(a), [s](T x) { return s - x; });
   return t.commit(r);
 }
 
@@ -130,10 +148,13 @@ Var<T> rdiv_scalar(T s, const Var<T>& a) {
   Tape<T>& t = a.tape("rdiv_scalar");
   // C = s/a: dA = −g·C/a
   Record<T>& r = t.push("rdiv_scalar", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], -r.grad * r.value / in(t, r, 0));
+    const T* g = r.grad.data();
+    const T* c = r.value.data();
+    const T* x = in(t, r, 0).data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [g, c, x](std::size_t k) { return -g[k] * c[k] / x[k]; });
   }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) { return rdiv_scalar(saved_scalar(r), x[0]); });
   r.save(ScalarSaved<T>{s});  // for the replay
-  xt::noalias(r.value) = s / t.value(a);
+  unary_forward(r, t.value(a), [s](T x) { return s / x; });
   return t.commit(r);
 }
 
@@ -142,9 +163,10 @@ Var<T> neg(const Var<T>& a) {
   Tape<T>& t = a.tape("neg");
   // d(−a) = −g
   Record<T>& r = t.push("neg", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], -r.grad);
+    const T* g = r.grad.data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [g](std::size_t k) { return -g[k]; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return neg(x[0]); });
-  xt::noalias(r.value) = -t.value(a);
+  unary_forward(r, t.value(a), [](T x) { return -x; });
   return t.commit(r);
 }
 
@@ -153,7 +175,9 @@ Var<T> exp(const Var<T>& a) {
   Tape<T>& t = a.tape("exp");
   // d exp(a) = g·exp(a), and exp(a) is this record's value
   Record<T>& r = t.push("exp", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], r.grad * r.value);
+    const T* g = r.grad.data();
+    const T* c = r.value.data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [g, c](std::size_t k) { return g[k] * c[k]; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return tapegrad::exp(x[0]); });
   xt::noalias(r.value) = xt::exp(t.value(a));
   return t.commit(r);
@@ -164,7 +188,9 @@ Var<T> log(const Var<T>& a) {
   Tape<T>& t = a.tape("log");
   // d log(a) = g/a
   Record<T>& r = t.push("log", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], r.grad / in(t, r, 0));
+    const T* g = r.grad.data();
+    const T* x = in(t, r, 0).data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [g, x](std::size_t k) { return g[k] / x[k]; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return tapegrad::log(x[0]); });
   xt::noalias(r.value) = xt::log(t.value(a));
   return t.commit(r);
@@ -175,9 +201,11 @@ Var<T> square(const Var<T>& a) {
   Tape<T>& t = a.tape("square");
   // d a² = 2·a·g
   Record<T>& r = t.push("square", {a}, [](Tape<T>& t, Record<T>& r) {
-    t.accumulate(r.inputs[0], T(2) * in(t, r, 0) * r.grad);
+    const T* g = r.grad.data();
+    const T* x = in(t, r, 0).data();
+    add_grad_unary(t, r.inputs[0], r.grad.size(), [g, x](std::size_t k) { return T(2) * x[k] * g[k]; });
   }, [](const Record<T>&, Tape<double>&, const Var<double>* x) { return square(x[0]); });
-  xt::noalias(r.value) = xt::square(t.value(a));
+  unary_forward(r, t.value(a), [](T x) { return x * x; });
   return t.commit(r);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <type_traits>
 
+#include <tapegrad/core/broadcast.hpp>
 #include <tapegrad/ops/layout.hpp>
 #include <tapegrad/ops/replay.hpp>
 
@@ -63,30 +64,8 @@ inline void put(T& dst, T v) {
     dst += v;
 }
 
-// NumPy's pairwise summation: 8 independent partial sums over blocks of at most
-// 128 elements (the compiler can vectorise them without -ffast-math), halves
-// combined recursively, so round-off grows as O(log n) rather than O(n).
-template <class T>
-T pairwise_sum(const T* p, std::size_t n) {
-  if (n < 8) {
-    T s = 0;
-    for (std::size_t k = 0; k < n; ++k) s += p[k];
-    return s;
-  }
-  if (n <= 128) {
-    T acc[8];
-    for (std::size_t j = 0; j < 8; ++j) acc[j] = p[j];
-    std::size_t k = 8;
-    for (; k + 8 <= n; k += 8)
-      for (std::size_t j = 0; j < 8; ++j) acc[j] += p[k + j];
-    T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; k < n; ++k) s += p[k];
-    return s;
-  }
-  std::size_t half = n / 2;
-  half -= half % 8;
-  return pairwise_sum(p, half) + pairwise_sum(p + half, n - half);
-}
+// pairwise_sum (NumPy's pairwise summation) lives in core/broadcast.hpp: unbroadcast,
+// the adjoint of broadcasting, sums the same way.
 
 // max (Max) or min that propagates NaN (as NumPy's max does): once m is NaN it
 // stays NaN. Bitwise | (not ||) keeps it branch-free, so loops over it vectorise.
