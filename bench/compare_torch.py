@@ -178,7 +178,9 @@ def medians(bench):
     for b in bench["benchmarks"]:
         if b.get("run_type") == "aggregate" and b.get("aggregate_name") != "median":
             continue
-        med[b.get("run_name", b["name"])] = b["real_time"] * scale[b["time_unit"]]
+        # "libtorch_cnn_epoch/iterations:1/real_time" -> "libtorch_cnn_epoch"
+        name = "/".join(p for p in b.get("run_name", b["name"]).split("/") if ":" not in p and p != "real_time")
+        med[name] = b["real_time"] * scale[b["time_unit"]]
     return med
 
 
