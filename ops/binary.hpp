@@ -11,6 +11,10 @@
 // element; the run's loop is a template per case, so the compiler vectorises it.
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#ifdef __linux__
+#include <sys/mman.h>
+#endif
 
 #include <xtensor/xnoalias.hpp>
 
@@ -31,6 +35,32 @@ Tape<T>& binary_tape(const char* op, const Var<T>& a, const Var<T>& b) {
   const Tensor<T>& y = t.value_of(b.id());
   check_broadcastable(op, x.shape(), y.shape());
   return t;
+}
+
+// Asks the kernel for transparent huge pages under a large buffer not yet written
+// (Linux, madvise mode): a fresh 16 MB buffer costs 4096 page faults at its first
+// write, 70-100 ms on the shared EPYC VM against 8-30 ms in 2 MB pages (measured),
+// and a first training step allocates every record's value and gradient. Only the
+// 2 MB-aligned interior is advised; a no-op for buffers under 4 MB or elsewhere.
+inline void advise_huge_pages(void* p, std::size_t bytes) {
+#ifdef __linux__
+  constexpr std::uintptr_t kHuge = std::uintptr_t(2) << 20;
+  if (bytes < 2 * kHuge) return;
+  const std::uintptr_t a = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t e = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (e > a) madvise(reinterpret_cast<void*>(a), e - a, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
+// t resized to `shape`; when that allocated a new buffer, huge pages are advised
+// before anything touches it.
+template <class T, class S>
+void resize_fresh(Tensor<T>& t, const S& shape) {
+  const T* before = t.data();
+  t.resize(shape);
+  if (t.data() != before) advise_huge_pages(t.data(), t.size() * sizeof(T));
 }
 
 template <class T>
@@ -94,7 +124,8 @@ BroadcastPlan plan_of(Tape<T>& t, const Record<T>& r) {
 template <class T, class F>
 void broadcast_forward(Record<T>& r, const Tensor<T>& x, const Tensor<T>& y, F f) {
   const BroadcastPlan p = broadcast_plan(x.shape(), y.shape());
-  resize_to_plan(r.value, p);
+  const auto& s = r.value.shape();
+  if (!std::equal(s.begin(), s.end(), p.shape.begin(), p.shape.end())) resize_fresh(r.value, p.shape);
   T* out = r.value.data();
   broadcast_each(p, x.data(), y.data(), [out, &f](std::size_t k, T a, T b) { out[k] = f(a, b); });
 }
@@ -121,6 +152,7 @@ GradTarget<T> grad_target(Tape<T>& t, Record<T>& r, int which, const BroadcastPl
   const bool full = v.size() == p.size && v.shape() == r.value.shape();
   bool fresh = false;
   Tensor<T>* buf = t.grad_buffer(id, fresh);
+  if (fresh) advise_huge_pages(buf->data(), buf->size() * sizeof(T));  // maybe just allocated
   g.d = buf->data();
   if (full) {
     g.mode = fresh ? GradMode::assign : GradMode::add;
@@ -202,6 +234,7 @@ void add_grad_unary(Tape<T>& t, std::uint32_t id, std::size_t n, F f) {
   bool fresh = false;
   Tensor<T>* buf = t.grad_buffer(id, fresh);
   if (!buf) return;
+  if (fresh) advise_huge_pages(buf->data(), buf->size() * sizeof(T));  // maybe just allocated
   T* d = buf->data();
   if (fresh)
     for (std::size_t k = 0; k < n; ++k) d[k] = f(k);
@@ -212,7 +245,7 @@ void add_grad_unary(Tape<T>& t, std::uint32_t id, std::size_t n, F f) {
 // value[k] = f(x[k]) into r.value sized like x (a unary op's forward).
 template <class T, class F>
 void unary_forward(Record<T>& r, const Tensor<T>& x, F f) {
-  r.value.resize(x.shape());
+  if (r.value.shape() != x.shape()) resize_fresh(r.value, x.shape());
   const T* a = x.data();
   T* out = r.value.data();
   const std::size_t n = x.size();

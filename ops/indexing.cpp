@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include <tapegrad/ops/binary.hpp>
 #include <tapegrad/ops/replay.hpp>
 
 namespace tapegrad {
@@ -68,6 +69,7 @@ Var<T> gather(const Var<T>& x, std::ptrdiff_t axis, const IndexTensor& index) {
     bool fresh = false;
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
+    if (fresh) detail::advise_huge_pages(dx->data(), dx->size() * sizeof(T));  // maybe just allocated
     if (fresh) dx->fill(T(0));
     const GatherSaved& s = r.template saved<GatherSaved>();
     const std::size_t outer = s.outer, len_x = s.len_x, len_i = s.len_i, inner = s.inner;
@@ -111,7 +113,7 @@ Var<T> one_hot(Tape<T>& tape, const IndexTensor& labels, std::size_t num_classes
       fail("one_hot: label ", y[i], " at row ", i, " is outside [0, ", num_classes, ")");
   // a constant: no inputs, so no gradient and no backward
   Record<T>& r = tape.push("one_hot", {}, nullptr, nullptr);
-  r.value.resize(typename Tensor<T>::shape_type{n, num_classes});
+  detail::resize_fresh(r.value, typename Tensor<T>::shape_type{n, num_classes});
   r.value.fill(T(0));
   T* out = r.value.data();
   for (std::size_t i = 0; i < n; ++i) out[i * num_classes + static_cast<std::size_t>(y[i])] = T(1);

@@ -4,6 +4,7 @@
 #include <type_traits>
 
 #include <tapegrad/core/broadcast.hpp>
+#include <tapegrad/ops/binary.hpp>
 #include <tapegrad/ops/layout.hpp>
 #include <tapegrad/ops/replay.hpp>
 
@@ -110,6 +111,7 @@ Var<T> reduce_sum(const char* op, const Var<T>& x, const Layout& l, const ShapeO
     bool fresh = false;
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
+    if (fresh) detail::advise_huge_pages(dx->data(), dx->size() * sizeof(T));  // maybe just allocated
     const ReduceSaved& saved = r.template saved<ReduceSaved>();
     const Layout l = saved.layout;
     const T scale = static_cast<T>(saved.scale);
@@ -170,6 +172,7 @@ Var<T> reduce_max(const char* op, const Var<T>& x, const Layout& l, const ShapeO
     bool fresh = false;
     Tensor<T>* dx = t.grad_buffer(r.inputs[0], fresh);
     if (!dx) return;
+    if (fresh) detail::advise_huge_pages(dx->data(), dx->size() * sizeof(T));  // maybe just allocated
     const Layout l = r.template saved<ReduceSaved>().layout;
     const T* p = t.value_of(r.inputs[0]).data();
     const T* m = r.value.data();
