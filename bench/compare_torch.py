@@ -234,6 +234,16 @@ def main():
     add("tape_chain/1000", "torch", median_time(tape_chain()), 10)
     if have_peers:
         add("tape_chain/1000", "libtorch", lt.get("libtorch_tape_chain/1000"), 20)
+    # Issue 16's op families: each op at >= 80% of its bare loops' bytes/s (same bytes,
+    # so the speed-up bare time / op time is the bandwidth fraction), and a composed
+    # first call at most 3x a warm one.
+    for fam in ["mul", "add_scalar", "square", "sub_col", "mul_col", "add_row", "maximum",
+                "sum_rows", "sum_cols", "max_rows"]:
+        rows.append((f"op/{fam}/4096x1024", med.get(f"op/{fam}/4096x1024"), "tapegrad bare loops",
+                     med.get(f"bare/{fam}/4096x1024"), 0.8))
+    rows.append(("hinge_composed_first/weston-watkins/4096/1000",
+                 med.get("hinge_composed_first/weston-watkins/4096/1000"), "tapegrad warm",
+                 med.get("hinge_composed/weston-watkins/4096/1000"), round(1 / 3, 2)))
     rows.append(("matmul/2048", med.get("matmul/2048"), "tapegrad sgemm_raw", med.get("sgemm_raw/2048"), 0.9))
     add("matmul/2048", "torch a @ b", median_time(matmul(), repeats=5), None)
 
