@@ -108,13 +108,8 @@ Var<T> multiclass_hinge(const Var<T>& scores, const IndexTensor& labels, const H
   }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
     // the same loss in double from the saved options, labels and weights (any kernel)
     const Saved<T>& sv = r.template saved<Saved<T>>();
-    HingeOptions o;
-    o.kind = sv.kind;
-    o.p = sv.p;
-    o.margin = static_cast<double>(sv.delta);
-    o.reduction = sv.reduction;
     const Tensor<double> w = sv.weighted ? detail::replay_tensor(r.buffer(sv.weights)) : Tensor<double>();
-    return multiclass_hinge(x[0], r.buffer(sv.labels), o, sv.weighted ? &w : nullptr);
+    return multiclass_hinge(x[0], r.buffer(sv.labels), hinge_impl::saved_options(sv), sv.weighted ? &w : nullptr);
   });
 
   // 4. the kernel's forward, which writes what its backward needs into the record's

@@ -66,6 +66,18 @@ Upstream<T> saved_upstream(const Record<T>& r, const Saved<T>& sv) {
   return {r.grad.data(), sv.reduction == Reduction::none, sv.scale};
 }
 
+// The options a record was made with (kind, p, margin, reduction), for its replay;
+// the forced kernel is not among them, since any kernel computes the same loss.
+template <class T>
+HingeOptions saved_options(const Saved<T>& sv) {
+  HingeOptions o;
+  o.kind = sv.kind;
+  o.p = sv.p;
+  o.margin = static_cast<double>(sv.delta);
+  o.reduction = sv.reduction;
+  return o;
+}
+
 // The op's value: (N) for Reduction::none (returns where the row losses go), else a
 // scalar (returns nullptr); reduce() then stores Σ or Σ/N into the scalar.
 template <class T>

@@ -169,13 +169,8 @@ Var<T> multiclass_hinge_reference(const Var<T>& scores, const IndexTensor& label
   }, [](const Record<T>& r, Tape<double>&, const Var<double>* x) {
     // the same loss in double from the saved options, labels and weights
     const Saved<T>& sv = r.template saved<Saved<T>>();
-    HingeOptions o;
-    o.kind = sv.kind;
-    o.p = sv.p;
-    o.margin = static_cast<double>(sv.delta);
-    o.reduction = sv.reduction;
     const Tensor<double> w = sv.weighted ? detail::replay_tensor(r.buffer(sv.weights)) : Tensor<double>();
-    return multiclass_hinge_reference(x[0], r.buffer(sv.labels), o, sv.weighted ? &w : nullptr);
+    return multiclass_hinge_reference(x[0], r.buffer(sv.labels), hinge_impl::saved_options(sv), sv.weighted ? &w : nullptr);
   });
   T* out = hinge_impl::shape_value(r, options.reduction, dims.rows);
   hinge_impl::reduce(r, options.reduction, hinge_impl::reference_forward(pr, out), dims.rows);
